@@ -1,0 +1,46 @@
+#include "provider.h"
+
+#include "powerdns/powerdns_provider.h"
+#include "rfc2136/rfc2136_provider.h"
+
+#include <functional>
+#include <map>
+
+namespace stsctl {
+
+namespace {
+
+using Factory = std::function<std::unique_ptr<Provider>(const ProviderConfig&)>;
+
+const std::map<std::string, Factory>& factories() {
+  static const std::map<std::string, Factory> table = {
+#ifdef STSCTL_WITH_POWERDNS
+      {"powerdns", make_powerdns_provider},
+#endif
+#ifdef STSCTL_WITH_RFC2136
+      {"rfc2136", make_rfc2136_provider},
+#endif
+  };
+  return table;
+}
+
+}  // namespace
+
+std::unique_ptr<Provider> make_provider(const ProviderConfig& config) {
+  auto it = factories().find(config.type);
+  if (it == factories().end()) {
+    throw ProviderError(ProviderError::Kind::Other, "provider '" + config.name + "': type '" + config.type +
+                                                        "' is not built into this stsctl");
+  }
+  return it->second(config);
+}
+
+std::vector<std::string> provider_types() {
+  std::vector<std::string> types;
+  for (const auto& entry : factories()) {
+    types.push_back(entry.first);
+  }
+  return types;
+}
+
+}  // namespace stsctl

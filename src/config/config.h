@@ -1,0 +1,107 @@
+#pragma once
+// The validated, resolved configuration: every default applied, every name
+// normalised (lowercase, no trailing dot). Produced only by load_config().
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stsctl {
+
+enum class PolicyMode { Testing, Enforce, None };
+enum class IdFormat { Timestamp, Serial, Hash };
+
+const char* to_string(PolicyMode mode);
+const char* to_string(IdFormat format);
+
+struct CaaEntry {
+  uint8_t flags = 0;
+  std::string tag;    // issue | issuewild | iodef
+  std::string value;  // unquoted
+};
+
+/// Where mta-sts.D points: addresses, or exactly one CNAME target.
+struct PolicyHost {
+  std::vector<std::string> ipv4;  // canonical text (inet_ntop)
+  std::vector<std::string> ipv6;  // canonical text (inet_ntop)
+  std::string cname;              // empty unless a CNAME; no trailing dot
+};
+
+struct DomainConfig {
+  std::string name;      // e.g. "example.net"
+  std::string zone;      // zone holding the names; equal to or a parent of name
+  std::string alias_of;  // non-empty for alias domains (names a non-alias domain)
+  std::string provider;  // key into Config::providers; empty if none configured
+  uint32_t ttl = 3600;
+
+  // Policy domains only (ignored for aliases).
+  PolicyMode mode = PolicyMode::Testing;
+  uint32_t max_age = 86400;
+  bool mode_pinned = false;         // policy.mode set on the domain itself: promote skips it
+  std::vector<std::string> mx;      // lowercase patterns, as configured (may contain "*.")
+  std::vector<std::string> tlsrpt_rua;
+  PolicyHost policy_host;
+  std::vector<CaaEntry> caa;
+  IdFormat id_format = IdFormat::Timestamp;
+  bool retire = false;  // publish mode none, delete after max_age
+
+  bool is_alias() const { return !alias_of.empty(); }
+};
+
+struct RolloutStage {
+  PolicyMode mode = PolicyMode::Testing;
+  uint32_t max_age = 86400;
+  std::optional<int64_t> hold_seconds;  // absent on the last stage
+};
+
+struct TsigConfig {
+  std::string name;  // no trailing dot
+  std::string algorithm = "hmac-sha256";
+  std::string secret_file;  // absolute path, or empty
+  std::string secret_env;   // environment variable name, or empty
+};
+
+struct ProviderConfig {
+  std::string name;  // key in providers:
+  std::string type;  // "powerdns" | "rfc2136"
+  double timeout_seconds = 10;
+
+  // powerdns
+  std::string url;  // without trailing slash
+  std::string server_id = "localhost";
+  std::string api_key_file;  // absolute path, or empty
+  std::string api_key_env;   // environment variable name, or empty
+  std::string ca_file;       // absolute path, or empty
+  bool notify = false;
+
+  // rfc2136
+  std::string server_host;  // IP literal or host name
+  uint16_t server_port = 53;
+  TsigConfig tsig;
+  std::string transport = "tcp";  // tcp | udp (udp falls back to tcp on truncation)
+  bool allow_hmac_md5 = false;
+};
+
+struct PublishConfig {
+  std::string webroot;  // absolute path, or empty (no publishing)
+  bool verify = false;
+  std::string ca_file;                            // absolute path, or empty
+  std::map<std::string, std::string> connect_to;  // "host:port" -> "addr:port"
+  double timeout_seconds = 30;
+};
+
+struct Config {
+  std::string file;      // the config file as given
+  std::string base_dir;  // directory of the config file (absolute)
+  std::vector<DomainConfig> domains;  // sorted by name
+  std::vector<RolloutStage> stages;   // empty when no rollout section
+  std::map<std::string, ProviderConfig> providers;
+  PublishConfig publish;
+  std::string state_path;  // absolute
+
+  const DomainConfig* find_domain(const std::string& name) const;
+};
+
+}  // namespace stsctl

@@ -1,0 +1,32 @@
+#pragma once
+// The id rule: a new id exactly when the policy hash changes.
+
+#include "config/config.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace stsctl {
+
+struct PublishedPolicy {
+  std::string id;
+  std::string hash;
+};
+
+struct IdDecision {
+  std::string id;
+  bool bumped = false;  // true when id differs from previous (or there was none)
+};
+
+/// Pure. Same hash as `previous` -> previous id, unchanged. Otherwise a new id
+/// in `format` for time `now_unix` (UTC) that differs from previous->id and,
+/// for timestamp and serial, sorts after it (string order, same length):
+///  - timestamp: YYYYMMDDhhmmss; if not after the previous id, previous + 1 s
+///  - serial: YYYYMMDDnn; nn counts up within a day; past 99, or when the
+///    previous id is from a later day, continue from the previous value + 1
+///  - hash: first 32 hex digits of the policy hash (1-32 alnum, RFC 8461 3.1)
+IdDecision decide_id(IdFormat format, int64_t now_unix, const std::optional<PublishedPolicy>& previous,
+                     const std::string& new_hash);
+
+}  // namespace stsctl

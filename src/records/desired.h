@@ -1,0 +1,37 @@
+#pragma once
+// Pure: from configuration and policy ids to the records stsctl wants.
+
+#include "config/config.h"
+#include "policy/policy.h"
+#include "records/rrset.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace stsctl {
+
+/// The effective policy of one policy domain (mode/max_age may come from a
+/// rollout stage rather than the config).
+struct DomainPolicy {
+  std::string domain;
+  Policy policy;
+  std::string text;  // policy_text(policy)
+  std::string hash;  // policy_hash(policy)
+};
+
+/// Every RRset stsctl owns for one domain: the names and types it may create,
+/// change or delete (PRODUCT.md "Ownership").
+std::vector<RRsetKey> owned_rrsets(const std::string& domain);
+
+/// True when a TXT value at an owned name belongs to stsctl ("v=STSv1" at
+/// _mta-sts, "v=TLSRPTv1" at _smtp._tls); other TXT values there are foreign.
+bool is_owned_txt(const std::string& owner, const std::string& value);
+
+/// All desired records, grouped by zone (key: zone name, no trailing dot),
+/// each zone's RRsets in canonical order. `ids` maps policy domain -> id; an
+/// alias gets CNAMEs to its primary's names.
+std::map<std::string, std::vector<RRset>> desired_records(const Config& config,
+                                                          const std::map<std::string, std::string>& ids);
+
+}  // namespace stsctl

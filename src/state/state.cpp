@@ -1,0 +1,1 @@
+// Placeholder: the SQLite state store is being written.

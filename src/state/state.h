@@ -1,0 +1,114 @@
+#pragma once
+// The state database (SQLite): per policy domain the current policy and id,
+// rollout stage, and an append-only history of every published policy.
+// This is an edge module (file I/O); the core never includes it.
+
+#include "config/config.h"
+#include "policy/policy_id.h"
+#include "records/desired.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace stsctl {
+
+class StateError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct DomainState {
+  std::string domain;
+  std::string policy_hash;
+  std::string policy_id;
+  PolicyMode mode = PolicyMode::Testing;
+  uint32_t max_age = 0;
+  int stage = 0;                 // index into rollout.stages
+  int64_t stage_since = 0;       // unix seconds (UTC)
+  int64_t updated_at = 0;        // when the current id was recorded
+  std::optional<int64_t> retiring_until;  // set while a retired domain's mode-none policy ages out
+  std::string gate_status;       // last promotion gate result (human text), empty if none
+  int64_t last_check = 0;        // 0 when never checked
+};
+
+struct HistoryEntry {
+  int64_t seq = 0;
+  std::string domain;
+  int64_t published_at = 0;
+  std::string id;
+  std::string hash;
+  PolicyMode mode = PolicyMode::Testing;
+  uint32_t max_age = 0;
+  std::string policy_text;
+};
+
+/// What a successful push (or a render) records for one domain.
+struct PublishedPolicyRecord {
+  std::string domain;
+  std::string id;
+  std::string hash;
+  Policy policy;
+  std::string policy_text;
+};
+
+class StateStore {
+ public:
+  /// Opens or creates the database at `path` (schema created/migrated).
+  /// Throws StateError naming the path and SQLite's message.
+  explicit StateStore(const std::string& path);
+  ~StateStore();
+  StateStore(const StateStore&) = delete;
+  StateStore& operator=(const StateStore&) = delete;
+
+  std::optional<DomainState> domain(const std::string& name) const;
+  std::map<std::string, DomainState> all_domains() const;
+  std::vector<HistoryEntry> history(const std::string& domain) const;  // oldest first
+
+  /// Read-only: the id each policy would get now (decide_id against the
+  /// stored hash/id). Nothing is written.
+  std::map<std::string, IdDecision> preview_ids(const std::vector<DomainPolicy>& policies,
+                                               const std::map<std::string, IdFormat>& formats,
+                                               int64_t now_unix) const;
+
+  /// In ONE write transaction (BEGIN IMMEDIATE): decides ids against the
+  /// stored state and records every bump (domain row + history row). Two
+  /// processes calling this at once for the same policy end with one id.
+  std::map<std::string, IdDecision> resolve_and_record(const std::vector<DomainPolicy>& policies,
+                                                      const std::map<std::string, IdFormat>& formats,
+                                                      int64_t now_unix);
+
+  /// Records policies that were just pushed, in one transaction. A row whose
+  /// hash equals the stored one is a no-op (no history row).
+  void record_published(const std::vector<PublishedPolicyRecord>& records, int64_t now_unix);
+
+  void set_stage(const std::string& domain, int stage, int64_t since_unix);
+  void set_gate_status(const std::string& domain, const std::string& status);
+  void set_retiring_until(const std::string& domain, std::optional<int64_t> until_unix);
+  void set_last_check(const std::string& domain, int64_t when_unix);
+  void forget_domain(const std::string& domain);  // removes the domain row; history stays
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+/// An exclusive inter-process lock (flock on "<state path>.lock") held for the
+/// whole of an apply/promote, so two stsctl processes never both bump.
+class StateLock {
+ public:
+  /// Waits up to `timeout_seconds`; throws StateError when still held.
+  StateLock(const std::string& state_path, double timeout_seconds = 30);
+  ~StateLock();
+  StateLock(const StateLock&) = delete;
+  StateLock& operator=(const StateLock&) = delete;
+
+ private:
+  int m_fd = -1;
+};
+
+}  // namespace stsctl
