@@ -1,0 +1,40 @@
+#pragma once
+// Fetching an MTA-STS policy over HTTPS the way senders do (RFC 8461 3.3):
+// certificate verified against the policy host name, redirects never followed,
+// body capped at 64 KiB, no HTTP caching. Edge module (network I/O).
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace stsctl {
+
+struct FetchOptions {
+  std::string ca_file;                            // extra trust anchor (PEM); empty: system store
+  std::map<std::string, std::string> connect_to;  // "host:port" -> "addr:port", like curl --connect-to
+  double timeout_seconds = 30;
+  size_t max_bytes = 64 * 1024;
+};
+
+struct FetchResult {
+  std::string url;
+  bool transport_ok = false;  // false: DNS/connect/TLS/timeout failure (see error)
+  std::string error;          // human text when !transport_ok (curl's message, cert problem named)
+  bool certificate_error = false;
+  bool timed_out = false;
+  bool too_large = false;
+  long status = 0;            // HTTP status when transport_ok
+  std::string content_type;   // as sent, e.g. "text/plain; charset=utf-8"
+  std::string location;       // Location header of a 3xx (never followed)
+  std::string body;
+};
+
+/// Fetches https://mta-sts.<domain>/.well-known/mta-sts.txt.
+FetchResult fetch_policy(const std::string& domain, const FetchOptions& options);
+
+/// Fetches many at once (curl multi, at most `parallel` in flight); results in
+/// the order of `domains`.
+std::vector<FetchResult> fetch_policies(const std::vector<std::string>& domains, const FetchOptions& options,
+                                        int parallel = 32);
+
+}  // namespace stsctl
