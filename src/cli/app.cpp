@@ -1,12 +1,143 @@
 #include "cli/app.h"
 
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/deploy.h"
+#include "provider.h"
+#include "state/state.h"
+
+#include <CLI/CLI.hpp>
+
 #include <iostream>
 
 namespace stsctl {
 
-int run_cli(int, char**) {
-  std::cerr << "stsctl: not ready\n";
-  return 1;
+namespace {
+
+/// Global options are accepted before or after the subcommand.
+void add_global_options(CLI::App& app, GlobalOptions& options) {
+  app.add_option("-c,--config", options.config_path, "Config file")->capture_default_str();
+  app.add_option("--state", options.state_path, "State database (default: from the config, stsctl.db beside it)");
+  app.add_flag("--json", options.json, "Machine-readable output on stdout");
+  app.add_option("--now", options.now_text, "Evaluate as if the time were this (RFC 3339), e.g. 2026-12-01T00:00:00Z");
+  app.add_flag("-v,--verbose", options.verbosity, "More output on stderr (repeatable)");
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"stsctl: publish MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) for your mail domains, safely"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "stsctl 0.1.0");
+  GlobalOptions global;
+  add_global_options(app, global);
+
+  auto* validate = app.add_subcommand("validate", "Parse and check the config (no network)");
+
+  auto* render = app.add_subcommand("render", "Render zone fragments, policy files or web-server config");
+  render->require_subcommand(1);
+  std::string zone_dir, policy_dir, web_server, templates_dir, web_output;
+  auto* render_zone = render->add_subcommand("zone", "BIND zone-file fragments, one per zone (stdout without -o)");
+  render_zone->add_option("-o,--output", zone_dir, "Write DIR/<zone>.zone");
+  auto* render_policy = render->add_subcommand("policy", "Policy files (stdout without -o)");
+  render_policy->add_option("-o,--output", policy_dir, "Write DIR/mta-sts.D/.well-known/mta-sts.txt");
+  auto* render_web = render->add_subcommand("web", "Web-server config serving every mta-sts host");
+  render_web->add_option("--server", web_server, "nginx | apache | openbsd-httpd | caddy")
+      ->required()
+      ->check(CLI::IsMember({"nginx", "apache", "openbsd-httpd", "caddy"}));
+  render_web->add_option("--templates", templates_dir, "Directory with your own *.mustache templates");
+  render_web->add_option("-o,--output", web_output, "Write to this file instead of stdout");
+
+  auto* plan = app.add_subcommand("plan", "Show what apply would change, per zone");
+  std::string plan_format = "text";
+  bool detailed_exitcode = false;
+  plan->add_option("--format", plan_format, "text | json | markdown")
+      ->check(CLI::IsMember({"text", "json", "markdown"}));
+  plan->add_flag("--detailed-exitcode", detailed_exitcode, "Exit 2 when there are changes, 0 when none");
+
+  auto* apply = app.add_subcommand("apply", "Publish policies, then push DNS per zone, then record state");
+  ApplyOptions apply_options;
+  apply->add_flag("-y,--yes", apply_options.yes, "Do not ask for confirmation (required when not on a terminal)");
+  apply->add_flag("--force", apply_options.force, "Push even when the MX-coverage guard objects");
+
+  auto* promote = app.add_subcommand("promote", "Advance domains whose stage hold has passed and gates are green");
+  PromoteOptions promote_options;
+  promote->add_option("--domain", promote_options.domain, "Only this domain");
+  promote->add_flag("--dry-run", promote_options.dry_run, "Show what would happen; change nothing");
+  promote->add_flag("-y,--yes", promote_options.yes, "Do not ask for confirmation");
+  promote->add_flag("--force", promote_options.force, "Push even when the MX-coverage guard objects");
+
+  auto* status = app.add_subcommand("status", "Per domain: mode, max_age, id, stage, since, next promotion");
+
+  auto* check = app.add_subcommand("check", "Live checks over DNS, HTTPS and SMTP STARTTLS");
+  CheckCommandOptions check_options;
+  check->add_option("domains", check_options.domains, "Domains to check (default: every configured domain)");
+  check->add_option("--resolver", check_options.resolver, "DNS server IP[:port] (default: the system resolver)");
+  check->add_option("--ca-file", check_options.ca_file, "Trust this CA (PEM) for HTTPS and SMTP");
+  check->add_option("--connect-to", check_options.connect_to, "HOST:PORT:ADDR:PORT, like curl --connect-to");
+  check->add_option("--smtp-port", check_options.smtp_port, "SMTP port of the MX hosts")->capture_default_str();
+  check->add_option("--timeout", check_options.timeout_seconds, "Seconds per network step")->capture_default_str();
+  check->add_option("--parallel", check_options.parallel, "Domains checked at once")->capture_default_str();
+  check->add_flag("--no-smtp", check_options.no_smtp, "Skip the SMTP STARTTLS checks");
+
+  for (auto* sub : {validate, render, plan, apply, promote, status, check}) {
+    sub->fallthrough();
+  }
+  for (auto* sub : {render_zone, render_policy, render_web}) {
+    sub->fallthrough();
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+
+  Context context(global);
+  try {
+    if (validate->parsed()) {
+      return run_validate(context);
+    }
+    if (render_zone->parsed()) {
+      return run_render_zone(context, zone_dir);
+    }
+    if (render_policy->parsed()) {
+      return run_render_policy(context, policy_dir);
+    }
+    if (render_web->parsed()) {
+      return run_render_web(context, web_server, templates_dir, web_output);
+    }
+    if (plan->parsed()) {
+      return run_plan(context, plan_format, detailed_exitcode);
+    }
+    if (apply->parsed()) {
+      return run_apply(context, apply_options);
+    }
+    if (promote->parsed()) {
+      return run_promote(context, promote_options);
+    }
+    if (status->parsed()) {
+      return run_status(context);
+    }
+    if (check->parsed()) {
+      return run_check(context, check_options);
+    }
+  } catch (const ConfigInvalid&) {
+    return k_exit_error;
+  } catch (const CliError& error) {
+    std::cerr << "stsctl: " << error.what() << "\n";
+    return k_exit_error;
+  } catch (const StateError& error) {
+    std::cerr << "stsctl: state: " << error.what() << "\n";
+    return k_exit_error;
+  } catch (const ProviderError& error) {
+    std::cerr << "stsctl: " << error.what() << "\n";
+    return k_exit_error;
+  } catch (const std::exception& error) {
+    std::cerr << "stsctl: " << error.what() << "\n";
+    return k_exit_error;
+  }
+  return k_exit_error;
 }
 
 }  // namespace stsctl

@@ -1,0 +1,38 @@
+#pragma once
+// One function per command; each returns the process exit code.
+
+#include "cli/context.h"
+
+#include <string>
+#include <vector>
+
+namespace stsctl {
+
+int run_validate(Context& context);
+int run_render_zone(Context& context, const std::string& output_dir);
+int run_render_policy(Context& context, const std::string& output_dir);
+int run_render_web(Context& context, const std::string& server, const std::string& templates_dir,
+                   const std::string& output_file);
+int run_status(Context& context);
+
+struct PromoteOptions {
+  std::string domain;  // empty: all
+  bool dry_run = false;
+  bool yes = false;
+  bool force = false;
+};
+int run_promote(Context& context, const PromoteOptions& options);
+
+struct CheckCommandOptions {
+  std::vector<std::string> domains;  // empty: all configured
+  std::string resolver;
+  std::string ca_file;
+  std::vector<std::string> connect_to;  // "host:port:addr:port"
+  int smtp_port = 25;
+  double timeout_seconds = 20;
+  int parallel = 32;
+  bool no_smtp = false;
+};
+int run_check(Context& context, const CheckCommandOptions& options);
+
+}  // namespace stsctl
