@@ -235,11 +235,13 @@ std::vector<const DomainDecision*> Deployment::bumps() const {
   return out;
 }
 
-std::vector<std::string> hosts_for_policy(const Config& config, const std::string& domain) {
-  std::vector<std::string> hosts{domain};
-  for (const auto& other : config.domains) {
-    if (other.alias_of == domain) {
-      hosts.push_back(other.name);
+std::map<std::string, std::vector<std::string>> policy_hosts(const Config& config) {
+  std::map<std::string, std::vector<std::string>> hosts;
+  for (const auto& domain : config.domains) {
+    if (!domain.is_alias()) {
+      hosts[domain.name].insert(hosts[domain.name].begin(), domain.name);
+    } else {
+      hosts[domain.alias_of].push_back(domain.name);
     }
   }
   return hosts;
@@ -524,11 +526,12 @@ void publish_policies(const Config& config, const Deployment& deployment, std::o
   if (config.publish.webroot.empty()) {
     return;
   }
+  auto hosts_by_domain = policy_hosts(config);
   for (const auto& [name, decision] : deployment.decisions) {
     if (decision.retired_out || decision.held) {
       continue;
     }
-    for (const auto& host : hosts_for_policy(config, name)) {
+    for (const auto& host : hosts_by_domain[name]) {
       if (write_policy_file(config.publish.webroot, host, decision.policy.text)) {
         log << "published " << policy_path(config.publish.webroot, host) << "\n";
       }
@@ -542,8 +545,9 @@ std::map<std::string, std::string> verify_live(const Config& config, const Deplo
   std::map<std::string, std::string> failed;
   std::vector<std::string> hosts;
   std::vector<std::string> owners;
+  auto hosts_by_domain = policy_hosts(config);
   for (const auto* decision : deployment.bumps()) {
-    for (const auto& host : hosts_for_policy(config, decision->domain)) {
+    for (const auto& host : hosts_by_domain[decision->domain]) {
       hosts.push_back(host);
       owners.push_back(decision->domain);
     }

@@ -93,7 +93,8 @@ int run_apply(Context& context, const ApplyOptions& options);
 /// `plan`: returns the exit code (2 with detailed_exitcode when changes).
 int run_plan(Context& context, const std::string& format, bool detailed_exitcode);
 
-/// Policy domains whose aliases share their policy file (for publishing).
-std::vector<std::string> hosts_for_policy(const Config& config, const std::string& domain);
+/// For each policy domain: itself and its aliases, the hosts that serve its
+/// policy file (an alias's mta-sts name is a CNAME to the primary's).
+std::map<std::string, std::vector<std::string>> policy_hosts(const Config& config);
 
 }  // namespace stsctl

@@ -1,4 +1,5 @@
 #include "cli/commands.h"
+#include "cli/deploy.h"
 #include "config/load.h"
 #include "publish/webroot.h"
 #include "records/desired.h"
@@ -119,14 +120,9 @@ int run_render_policy(Context& context, const std::string& output_dir) {
   StateStore state(config.state_path);
   std::vector<DomainPolicy> policies = current_policies(config, state);
   nlohmann::json json_out = nlohmann::json::array();
+  auto hosts_by_domain = policy_hosts(config);
   for (const auto& policy : policies) {
-    std::vector<std::string> hosts{policy.domain};
-    for (const auto& domain : config.domains) {
-      if (domain.alias_of == policy.domain) {
-        hosts.push_back(domain.name);
-      }
-    }
-    for (const auto& host : hosts) {
+    for (const auto& host : hosts_by_domain[policy.domain]) {
       if (!output_dir.empty()) {
         bool written = write_policy_file(output_dir, host, policy.text);
         if (!context.json()) {
