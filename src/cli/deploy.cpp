@@ -4,6 +4,7 @@
 #include "net/https_fetch.h"
 #include "policy/policy.h"
 #include "provider.h"
+#include "publish/propagation.h"
 #include "publish/webroot.h"
 #include "util/time.h"
 
@@ -682,6 +683,38 @@ int run_apply(Context& context, const ApplyOptions& options) {
     }
     if (decision.retired_out) {
       state.forget_domain(name);
+    }
+  }
+
+  // 5. Confirm that every authoritative name server serves the new ids.
+  if (config.publish.propagation_timeout_seconds > 0) {
+    std::vector<PropagationTarget> targets;
+    for (const auto& record : records) {
+      const ZoneWork& work = deployment.zones.at(config.find_domain(record.domain)->zone);
+      if (work.live && !work.live->nameservers.empty()) {
+        targets.push_back({"_mta-sts." + record.domain + ".", "v=STSv1; id=" + record.id, work.live->nameservers});
+      }
+    }
+    if (!targets.empty()) {
+      PropagationOptions propagation;
+      propagation.timeout_seconds = config.publish.propagation_timeout_seconds;
+      propagation.addresses = config.publish.nameserver_addresses;
+      bool terminal = interactive_terminal();
+      auto lags = wait_for_propagation(targets, propagation, [&](size_t done, size_t total) {
+        if (terminal) {
+          std::cerr << "\rwaiting for name servers: " << done << "/" << total << std::flush;
+        }
+      });
+      if (terminal) {
+        std::cerr << "\n";
+      }
+      for (const auto& lag : lags) {
+        std::cerr << "warning: name server " << lag.nameserver << " does not serve the new id at " << lag.owner
+                  << " yet" << (lag.seen.empty() ? "" : " (serves " + lag.seen + ")") << "\n";
+      }
+      if (lags.empty()) {
+        std::cerr << "all name servers serve the new ids\n";
+      }
     }
   }
 

@@ -90,6 +90,12 @@ struct PublishConfig {
   std::string ca_file;                            // absolute path, or empty
   std::map<std::string, std::string> connect_to;  // "host:port" -> "addr:port"
   double timeout_seconds = 30;
+  /// After a push, wait up to this long for every NS of the zone to serve the
+  /// new id (0: do not wait). publish.propagation.timeout
+  double propagation_timeout_seconds = 60;
+  /// NS name -> "addr:port" for name servers not reachable by their names
+  /// (publish.propagation.nameservers).
+  std::map<std::string, std::string> nameserver_addresses;
 };
 
 struct Config {
