@@ -1,0 +1,70 @@
+#pragma once
+// A throw-away BIND `named` for tests: primary zones under a TempDir, a TSIG
+// key allowed to update every zone, listening on 127.0.0.1 only (a free port).
+// Stopped by PID on destruction.
+
+#include "config/config.h"
+#include "support/support.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace stsctl::test {
+
+struct ZoneSpec {
+  std::string name;           // no trailing dot, e.g. "example.test"
+  std::string extra_records;  // zone-file text appended after SOA, NS and ns A; $ORIGIN is the zone
+};
+
+class NamedServer {
+ public:
+  /// Writes the config and zones, checks them with named-checkconf -z, starts
+  /// named and waits until every zone answers SOA. Throws std::runtime_error
+  /// (with named's log) when anything fails.
+  explicit NamedServer(const std::vector<ZoneSpec>& zones);
+  ~NamedServer();
+  NamedServer(const NamedServer&) = delete;
+  NamedServer& operator=(const NamedServer&) = delete;
+
+  int port() const { return m_port; }
+  const std::string& dir() const { return m_dir.path(); }
+
+  /// The key granted `zonesub ANY` in every zone (hmac-sha256).
+  const std::string& key_name() const { return m_key_name; }
+  const std::string& key_secret() const { return m_key_secret; }
+  std::string key_algorithm() const { return "hmac-sha256"; }
+  /// A second key the server knows but that may update nothing (REFUSED).
+  const std::string& other_key_name() const { return m_other_key_name; }
+  const std::string& other_key_secret() const { return m_other_key_secret; }
+
+  /// Writes key_secret() (plus a newline) to `path`, mode 0600.
+  void write_secret_file(const std::string& path) const;
+
+  /// A ready rfc2136 ProviderConfig for this server (TCP, key from `secret_file`).
+  ProviderConfig provider_config(const std::string& secret_file, const std::string& name = "bind") const;
+
+  /// `dig +short +norecurse +tcp` answer lines (TXT as dig prints it: quoted strings).
+  std::vector<std::string> query(const std::string& name, const std::string& type) const;
+
+  /// Runs nsupdate (TCP, signed with the zonesub key) on `commands`
+  /// ("zone x\nupdate add ..."); a `server` line and a final `send` are added.
+  CommandResult nsupdate(const std::string& commands) const;
+
+  /// named's stderr log so far.
+  std::string log() const;
+
+  bool running() { return m_process && m_process->running(); }
+  void stop();
+
+ private:
+  TempDir m_dir{"named"};
+  int m_port = 0;
+  std::string m_key_name = "stsctl-key";
+  std::string m_key_secret;
+  std::string m_other_key_name = "other-key";
+  std::string m_other_key_secret;
+  std::unique_ptr<ChildProcess> m_process;
+};
+
+}  // namespace stsctl::test
