@@ -1,7 +1,111 @@
+#include "check/checker.h"
 #include "cli/commands.h"
+#include "records/desired.h"
+#include "rollout/rollout.h"
+#include "state/state.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
 
 namespace stsctl {
 
-int run_check(Context&, const CheckCommandOptions&) { throw CliError("check: not wired yet"); }
+namespace {
+
+/// "HOST:PORT:ADDR:PORT" -> {"HOST:PORT", "ADDR:PORT"}, like curl --connect-to.
+std::map<std::string, std::string> parse_connect_to(const std::vector<std::string>& entries) {
+  std::map<std::string, std::string> map;
+  for (const auto& entry : entries) {
+    size_t first = entry.find(':');
+    size_t second = first == std::string::npos ? std::string::npos : entry.find(':', first + 1);
+    if (second == std::string::npos || entry.find(':', second + 1) == std::string::npos) {
+      throw CliError("check: --connect-to '" + entry + "' is not HOST:PORT:ADDR:PORT");
+    }
+    map[entry.substr(0, second)] = entry.substr(second + 1);
+  }
+  return map;
+}
+
+}  // namespace
+
+int run_check(Context& context, const CheckCommandOptions& options) {
+  // With domains named and no config file, check them as any sender would,
+  // without comparing against a configuration.
+  bool use_config = options.domains.empty() || std::filesystem::exists(context.options().config_path);
+  std::vector<CheckTarget> targets;
+  std::unique_ptr<StateStore> state;
+  if (use_config) {
+    const Config& config = context.config();
+    state = std::make_unique<StateStore>(config.state_path);
+    for (const auto& domain : config.domains) {
+      bool wanted = options.domains.empty() ||
+                    std::find(options.domains.begin(), options.domains.end(), domain.name) != options.domains.end();
+      if (!wanted) {
+        continue;
+      }
+      CheckTarget target;
+      target.domain = domain.name;
+      target.alias_of = domain.alias_of;
+      const DomainConfig* primary = domain.is_alias() ? config.find_domain(domain.alias_of) : &domain;
+      target.tlsrpt_required = primary != nullptr && !primary->tlsrpt_rua.empty();
+      if (primary != nullptr) {
+        auto known = state->domain(primary->name);
+        if (known) {
+          target.expected_id = known->policy_id;
+          target.expected_hash = known->policy_hash;
+          target.expected_policy =
+              make_domain_policy(primary->name, effective_policy(config, *primary, known->stage)).text;
+        }
+      }
+      targets.push_back(target);
+    }
+    for (const auto& name : options.domains) {
+      if (config.find_domain(name) == nullptr) {
+        targets.push_back(CheckTarget{name, "", std::nullopt, "", "", false});
+      }
+    }
+  } else {
+    for (const auto& name : options.domains) {
+      targets.push_back(CheckTarget{name, "", std::nullopt, "", "", false});
+    }
+  }
+
+  CheckOptions check_options;
+  check_options.dns.resolver = options.resolver;
+  check_options.dns.timeout_seconds = options.timeout_seconds;
+  check_options.fetch.ca_file = options.ca_file;
+  check_options.fetch.connect_to = parse_connect_to(options.connect_to);
+  check_options.fetch.timeout_seconds = options.timeout_seconds;
+  check_options.https_parallel = options.parallel;
+  check_options.smtp = !options.no_smtp;
+  check_options.smtp_options.port = options.smtp_port;
+  check_options.smtp_options.ca_file = options.ca_file;
+  check_options.smtp_options.connect_to = check_options.fetch.connect_to;
+  check_options.smtp_options.timeout_seconds = options.timeout_seconds;
+
+  if (isatty(STDERR_FILENO) && targets.size() > 20) {
+    std::cerr << "checking " << targets.size() << " domains...\n";
+  }
+  CheckReport report;
+  try {
+    report = run_checks(check_options, targets);
+  } catch (const std::invalid_argument& error) {
+    throw CliError(std::string("check: ") + error.what());
+  }
+  if (state) {
+    for (const auto& domain : report.domains) {
+      if (context.config().find_domain(domain.domain) != nullptr) {
+        state->set_last_check(domain.domain, context.now());
+      }
+    }
+  }
+  if (context.json()) {
+    std::cout << check_report_json(report);
+  } else {
+    std::cout << format_check_table(report, isatty(STDOUT_FILENO) != 0);
+  }
+  return check_exit_code(report);
+}
 
 }  // namespace stsctl

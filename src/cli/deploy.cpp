@@ -680,10 +680,11 @@ int run_apply(Context& context, const ApplyOptions& options) {
     }
     if (domain->retire && decision.id.bumped && !decision.retired_out) {
       state.set_retiring_until(name, retirement_ends_at(versions_of(state, name), now));
+    } else if (!domain->retire && decision.previous && decision.previous->retiring_until) {
+      state.set_retiring_until(name, std::nullopt);  // retirement called off
     }
-    if (decision.retired_out) {
-      state.forget_domain(name);
-    }
+    // A retired-out domain keeps its row (retiring_until in the past), so later
+    // runs know its records are gone on purpose and do not publish it again.
   }
 
   // 5. Confirm that every authoritative name server serves the new ids.

@@ -47,4 +47,12 @@ ZonePlan make_zone_plan(const std::string& zone, const std::string& provider, co
 /// Throws std::logic_error if any change touches an RRset not in owned_keys.
 void assert_only_owned(const ZonePlan& plan, const std::vector<RRsetKey>& owned_keys);
 
+/// Human, terraform-like text for one change, one line per value, each line
+/// ending in '\n' (TXT values quoted):
+///   "  + _mta-sts.example.net. 3600 TXT \"v=STSv1; id=1\""      create
+///   "  - mta-sts.example.net. 3600 A 192.0.2.1"                    delete
+///   "  ~ _mta-sts.example.net. TXT" then "      - 3600 <old>",
+///   "      + 3600 <new>" and "        3600 <kept>" lines             update
+std::string describe_change(const Change& change);
+
 }  // namespace stsctl

@@ -58,8 +58,10 @@ struct PublishedPolicyRecord {
 
 class StateStore {
  public:
-  /// Opens or creates the database at `path` (schema created/migrated).
-  /// Throws StateError naming the path and SQLite's message.
+  /// Opens or creates the database at `path` (schema created/migrated; WAL
+  /// journal, waits up to 30 s for another process's write transaction).
+  /// Throws StateError naming the path and SQLite's message, also for a
+  /// schema newer than this build knows. Do not keep one open across fork().
   explicit StateStore(const std::string& path);
   ~StateStore();
   StateStore(const StateStore&) = delete;
@@ -86,6 +88,9 @@ class StateStore {
   /// hash equals the stored one is a no-op (no history row).
   void record_published(const std::vector<PublishedPolicyRecord>& records, int64_t now_unix);
 
+  /// Each setter is one write transaction. set_stage, set_gate_status and
+  /// set_retiring_until throw StateError when the domain has no row yet;
+  /// set_last_check and forget_domain are then no-ops.
   void set_stage(const std::string& domain, int stage, int64_t since_unix);
   void set_gate_status(const std::string& domain, const std::string& status);
   void set_retiring_until(const std::string& domain, std::optional<int64_t> until_unix);
