@@ -1,0 +1,75 @@
+#pragma once
+// HTTP transport for the PowerDNS provider: the API key holder and a small
+// libcurl client. The key is sent only as the X-API-Key header and never
+// formatted into a message or log line.
+
+#include "config/config.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace stsctl::powerdns {
+
+/// A secret string: movable, not copyable, overwritten with zeros when
+/// destroyed or moved from. Use reveal() only to hand it to the wire.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string value) : m_value(std::move(value)) {}
+  ~Secret();
+  Secret(const Secret&) = delete;
+  Secret& operator=(const Secret&) = delete;
+  Secret(Secret&& other) noexcept;
+  Secret& operator=(Secret&& other) noexcept;
+
+  const std::string& reveal() const { return m_value; }
+  bool empty() const { return m_value.empty(); }
+
+ private:
+  std::string m_value;
+};
+
+/// Overwrites a string's bytes before it is released.
+void wipe(std::string& text);
+
+/// Reads the API key from config.api_key_file (trailing whitespace and
+/// newlines trimmed) or the variable config.api_key_env. Throws ProviderError
+/// (Kind::Other) naming the file or variable, never the key, when it is
+/// missing, empty or holds a line break.
+Secret load_api_key(const ProviderConfig& config);
+
+/// `url` without user:password@ (what messages and logs may show).
+std::string redact_url(const std::string& url);
+
+struct HttpResponse {
+  bool transport_ok = false;  // false: no HTTP answer (see curl_error)
+  int curl_code = 0;          // CURLcode when !transport_ok
+  std::string curl_error;     // curl's text when !transport_ok
+  long status = 0;            // HTTP status when transport_ok
+  std::string body;
+};
+
+using LogSink = std::function<void(const std::string& line)>;
+
+/// One libcurl easy handle, reused across requests so connections are kept
+/// where the server allows it. Not thread-safe: one client per thread.
+class HttpClient {
+ public:
+  /// `key` must outlive the client. `log` (may be empty) gets one line per
+  /// request, e.g. "PATCH http://127.0.0.1:8081/api/v1/... -> 204 (3 ms)".
+  HttpClient(const Secret& key, const std::string& ca_file, double timeout_seconds, LogSink log);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  /// Sends `method` to `url` with a JSON body (empty: none). Never throws for
+  /// transport or HTTP failures: they are in the response.
+  HttpResponse request(const std::string& method, const std::string& url, const std::string& body = "");
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace stsctl::powerdns

@@ -1,0 +1,375 @@
+#include "check/smtp_starttls.h"
+
+#include "dns/name.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <thread>
+
+namespace stsctl {
+
+namespace {
+
+using SslCtxPtr = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
+using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
+using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+using AddrInfoPtr = std::unique_ptr<addrinfo, decltype(&freeaddrinfo)>;
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : m_fd(fd) {}
+  ~Fd() {
+    if (m_fd >= 0) {
+      close(m_fd);
+    }
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return m_fd; }
+  void reset(int fd) {
+    if (m_fd >= 0) {
+      close(m_fd);
+    }
+    m_fd = fd;
+  }
+  int release() {
+    int fd = m_fd;
+    m_fd = -1;
+    return fd;
+  }
+
+ private:
+  int m_fd;
+};
+
+struct Target {
+  std::string host;
+  std::string port;
+};
+
+// "addr:port", "[v6]:port" or "addr" (then default_port).
+Target split_host_port(const std::string& text, int default_port) {
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    std::string host = text.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+    if (close != std::string::npos && close + 1 < text.size() && text[close + 1] == ':') {
+      return {host, text.substr(close + 2)};
+    }
+    return {host, std::to_string(default_port)};
+  }
+  size_t colon = text.rfind(':');
+  if (colon != std::string::npos && text.find(':') == colon) {
+    return {text.substr(0, colon), text.substr(colon + 1)};
+  }
+  return {text, std::to_string(default_port)};
+}
+
+std::string openssl_errors() {
+  std::string out;
+  unsigned long code = 0;
+  while ((code = ERR_get_error()) != 0) {
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof(buffer));
+    if (!out.empty()) {
+      out += "; ";
+    }
+    out += buffer;
+  }
+  return out;
+}
+
+// Connects with a deadline; returns -1 and sets `error` on failure.
+int connect_with_timeout(const Target& target, double timeout_seconds, std::string* address,
+                         std::string* error, bool* timed_out) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* raw = nullptr;
+  int rc = getaddrinfo(target.host.c_str(), target.port.c_str(), &hints, &raw);
+  if (rc != 0) {
+    *error = "failed to resolve '" + target.host + "' (" + gai_strerror(rc) + ")";
+    return -1;
+  }
+  AddrInfoPtr list(raw, freeaddrinfo);
+  int timeout_ms = static_cast<int>(timeout_seconds * 1000);
+  for (addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
+    char text[INET6_ADDRSTRLEN] = {0};
+    const void* in = ai->ai_family == AF_INET
+                         ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr)
+                         : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr);
+    inet_ntop(ai->ai_family, in, text, sizeof(text));
+    *address =
+        (ai->ai_family == AF_INET6 ? "[" + std::string(text) + "]" : std::string(text)) + ":" + target.port;
+    Fd fd(socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
+    if (fd.get() < 0) {
+      *error = std::string("failed to create a socket (") + std::strerror(errno) + ")";
+      continue;
+    }
+    int flags = fcntl(fd.get(), F_GETFL, 0);
+    fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK);
+    int result = connect(fd.get(), ai->ai_addr, ai->ai_addrlen);
+    if (result < 0 && errno != EINPROGRESS) {
+      *error = "failed to connect to " + *address + " (" + std::strerror(errno) + ")";
+      continue;
+    }
+    if (result < 0) {
+      pollfd pfd{fd.get(), POLLOUT, 0};
+      int ready = poll(&pfd, 1, timeout_ms);
+      if (ready == 0) {
+        *error = "failed to connect to " + *address + " (timed out)";
+        *timed_out = true;
+        continue;
+      }
+      int so_error = 0;
+      socklen_t length = sizeof(so_error);
+      getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &length);
+      if (ready < 0 || so_error != 0) {
+        *error =
+            "failed to connect to " + *address + " (" + std::strerror(so_error != 0 ? so_error : errno) + ")";
+        continue;
+      }
+    }
+    fcntl(fd.get(), F_SETFL, flags);
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(timeout_seconds);
+    tv.tv_usec = static_cast<suseconds_t>((timeout_seconds - std::floor(timeout_seconds)) * 1e6);
+    setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    *timed_out = false;
+    return fd.release();
+  }
+  return -1;
+}
+
+// Reads one SMTP reply (RFC 5321 4.2: "ddd-" continues, "ddd " ends).
+bool read_reply(int fd, std::string* pending, std::string* reply, int* code, bool* timed_out) {
+  reply->clear();
+  for (;;) {
+    size_t nl = pending->find('\n');
+    while (nl == std::string::npos) {
+      char buffer[2048];
+      ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) {
+        *timed_out = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+        return false;
+      }
+      pending->append(buffer, static_cast<size_t>(n));
+      if (pending->size() > 64 * 1024) {
+        return false;
+      }
+      nl = pending->find('\n');
+    }
+    std::string line = pending->substr(0, nl);
+    pending->erase(0, nl + 1);
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    *reply += line + "\n";
+    if (line.size() < 3) {
+      return false;
+    }
+    if (line.size() == 3 || line[3] == ' ') {
+      *code = std::atoi(line.substr(0, 3).c_str());
+      return true;
+    }
+  }
+}
+
+bool send_all(int fd, const std::string& data) {
+  size_t sent = 0;
+  while (sent < data.size()) {
+    ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) {
+      return false;
+    }
+    sent += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool offers_starttls(const std::string& ehlo_reply) {
+  size_t pos = 0;
+  while (pos < ehlo_reply.size()) {
+    size_t nl = ehlo_reply.find('\n', pos);
+    std::string line = ehlo_reply.substr(pos, nl - pos);
+    if (line.size() >= 4) {
+      std::string keyword = line.substr(4);
+      for (auto& c : keyword) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      }
+      if (keyword == "STARTTLS" || keyword.rfind("STARTTLS ", 0) == 0) {
+        return true;
+      }
+    }
+    if (nl == std::string::npos) {
+      break;
+    }
+    pos = nl + 1;
+  }
+  return false;
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+}  // namespace
+
+SmtpResult probe_smtp(const std::string& host_in, const SmtpOptions& options,
+                      const std::vector<std::string>& addresses) {
+  SmtpResult result;
+  result.host = normalize_name(host_in);
+  const std::string& host = result.host;
+
+  std::vector<Target> targets;
+  const std::string port = std::to_string(options.port);
+  auto mapped = options.connect_to.find(host + ":" + port);
+  if (mapped == options.connect_to.end()) {
+    mapped = options.connect_to.find(host);
+  }
+  if (mapped == options.connect_to.end()) {
+    mapped = options.connect_to.find(":" + port);  // any host, as in curl --connect-to
+  }
+  if (mapped != options.connect_to.end()) {
+    targets.push_back(split_host_port(mapped->second, options.port));
+  } else if (!addresses.empty()) {
+    for (const auto& address : addresses) {
+      targets.push_back({address, port});
+    }
+  } else {
+    targets.push_back({host, port});
+  }
+
+  Fd fd;
+  for (const auto& target : targets) {
+    fd.reset(connect_with_timeout(target, options.timeout_seconds, &result.address, &result.error,
+                                  &result.timed_out));
+    if (fd.get() >= 0) {
+      result.error.clear();
+      break;
+    }
+  }
+  if (fd.get() < 0) {
+    return result;
+  }
+  result.connected = true;
+
+  std::string pending;
+  std::string reply;
+  int code = 0;
+  if (!read_reply(fd.get(), &pending, &reply, &code, &result.timed_out) || code != 220) {
+    result.error = result.timed_out ? "no SMTP banner within the timeout"
+                                    : "bad SMTP banner: '" + first_line(reply) + "'";
+    return result;
+  }
+  result.banner = first_line(reply);
+  if (!send_all(fd.get(), "EHLO " + options.ehlo_name + "\r\n") ||
+      !read_reply(fd.get(), &pending, &reply, &code, &result.timed_out) || code != 250) {
+    result.error = "EHLO failed: '" + first_line(reply) + "'";
+    return result;
+  }
+  result.starttls_offered = offers_starttls(reply);
+  if (!result.starttls_offered) {
+    send_all(fd.get(), "QUIT\r\n");
+    return result;
+  }
+  if (!send_all(fd.get(), "STARTTLS\r\n") ||
+      !read_reply(fd.get(), &pending, &reply, &code, &result.timed_out) || code != 220) {
+    result.tls_error = "STARTTLS refused: '" + first_line(reply) + "'";
+    return result;
+  }
+
+  ERR_clear_error();
+  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  if (!ctx) {
+    result.tls_error = "failed to create a TLS context (" + openssl_errors() + ")";
+    return result;
+  }
+  // RFC 8461 4.2 / 7.2: TLS 1.2 or later.
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_default_verify_paths(ctx.get());
+  if (!options.ca_file.empty() &&
+      SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr) != 1) {
+    result.tls_error = "failed to load CA file '" + options.ca_file + "' (" + openssl_errors() + ")";
+    return result;
+  }
+  // Verification runs anyway; judge chain and name separately afterwards.
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  SslPtr ssl(SSL_new(ctx.get()), SSL_free);
+  SSL_set_fd(ssl.get(), fd.get());
+  SSL_set_tlsext_host_name(ssl.get(), host.c_str());
+  if (SSL_connect(ssl.get()) != 1) {
+    std::string errors = openssl_errors();
+    if (errors.find("version") != std::string::npos || errors.find("protocol") != std::string::npos) {
+      result.tls_error = "TLS handshake failed; the server may not offer TLS 1.2 or later (" + errors + ")";
+    } else {
+      result.tls_error =
+          "TLS handshake failed (" + (errors.empty() ? std::string(std::strerror(errno)) : errors) + ")";
+    }
+    return result;
+  }
+  result.tls_ok = true;
+  result.tls_version = SSL_get_version(ssl.get());
+  result.cipher = SSL_get_cipher_name(ssl.get());
+
+  X509Ptr cert(SSL_get1_peer_certificate(ssl.get()), X509_free);
+  if (!cert) {
+    result.chain_error = "the server sent no certificate";
+  } else {
+    long verify = SSL_get_verify_result(ssl.get());
+    result.chain_valid = verify == X509_V_OK;
+    if (!result.chain_valid) {
+      result.chain_error = X509_verify_cert_error_string(verify);
+    }
+    // RFC 8461 4.2 / RFC 6125: wildcard only as the whole leftmost label.
+    result.name_valid = X509_check_host(cert.get(), host.c_str(), host.size(),
+                                        X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, nullptr) == 1;
+    char subject[512] = {0};
+    X509_NAME_oneline(X509_get_subject_name(cert.get()), subject, sizeof(subject));
+    result.subject = subject;
+    int days = 0;
+    int seconds = 0;
+    if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(cert.get())) == 1) {
+      result.days_to_expiry = days - ((days == 0 && seconds < 0) ? 1 : 0);
+    }
+  }
+  // Close politely; failures here do not matter.
+  SSL_write(ssl.get(), "QUIT\r\n", 6);
+  SSL_shutdown(ssl.get());
+  return result;
+}
+
+std::vector<SmtpResult> probe_smtp_many(const std::vector<std::string>& hosts, const SmtpOptions& options,
+                                        int parallel,
+                                        const std::vector<std::vector<std::string>>& addresses) {
+  std::vector<SmtpResult> results(hosts.size());
+  std::atomic<size_t> next{0};
+  int workers = std::max(1, std::min<int>(parallel, static_cast<int>(hosts.size())));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < workers; ++i) {
+    threads.emplace_back([&] {
+      for (size_t index = next++; index < hosts.size(); index = next++) {
+        results[index] = probe_smtp(hosts[index], options,
+                                    index < addresses.size() ? addresses[index] : std::vector<std::string>{});
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  return results;
+}
+
+}  // namespace stsctl

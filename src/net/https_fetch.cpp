@@ -1,0 +1,284 @@
+#include "net/https_fetch.h"
+
+#include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+namespace stsctl {
+
+namespace {
+
+struct CurlEasyDeleter {
+  void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
+};
+struct CurlMultiDeleter {
+  void operator()(CURLM* handle) const { curl_multi_cleanup(handle); }
+};
+struct CurlSlistDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using CurlEasy = std::unique_ptr<CURL, CurlEasyDeleter>;
+using CurlMulti = std::unique_ptr<CURLM, CurlMultiDeleter>;
+using CurlSlist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
+
+constexpr const char* k_user_agent = "stsctl/0.1";
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string normalise_domain(std::string domain) {
+  while (!domain.empty() && domain.back() == '.') {
+    domain.pop_back();
+  }
+  std::transform(domain.begin(), domain.end(), domain.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return domain;
+}
+
+std::string trim(const std::string& text) {
+  size_t begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) {
+    return "";
+  }
+  size_t end = text.find_last_not_of(" \t\r\n");
+  return text.substr(begin, end - begin + 1);
+}
+
+bool header_is(const std::string& line, const std::string& name) {
+  if (line.size() <= name.size() || line[name.size()] != ':') {
+    return false;
+  }
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(line[i])) != name[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// One transfer's state; lives at a stable address while curl holds pointers to it.
+struct Transfer {
+  FetchResult result;
+  CurlEasy easy;
+  CurlSlist connect_to;
+  std::string ca_file;
+  size_t max_bytes = 0;
+  bool ca_load_failed = false;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+};
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  size_t bytes = size * count;
+  // RFC 8461 section 3.3 suggests a 64 KiB cap; MAXFILESIZE ignores unknown
+  // lengths (chunked), so enforce it here. Returning short aborts the transfer.
+  if (transfer->result.body.size() + bytes > transfer->max_bytes) {
+    transfer->result.too_large = true;
+    return 0;
+  }
+  transfer->result.body.append(data, bytes);
+  return bytes;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  size_t bytes = size * count;
+  std::string line(data, bytes);
+  if (line.compare(0, 5, "HTTP/") == 0) {
+    // A new response (e.g. after 100 Continue): forget earlier headers.
+    transfer->result.content_type.clear();
+    transfer->result.location.clear();
+  } else if (header_is(line, "content-type")) {
+    transfer->result.content_type = trim(line.substr(13));
+  } else if (header_is(line, "location")) {
+    transfer->result.location = trim(line.substr(9));
+  }
+  return bytes;
+}
+
+// Adds ca_file to the verification store next to the default trust anchors,
+// so a private CA is trusted *in addition to* the system store.
+CURLcode on_ssl_ctx(CURL* /*easy*/, void* ssl_ctx, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  X509_STORE* store = SSL_CTX_get_cert_store(static_cast<SSL_CTX*>(ssl_ctx));
+  if (store == nullptr || X509_STORE_load_file(store, transfer->ca_file.c_str()) != 1) {
+    transfer->ca_load_failed = true;
+    return CURLE_SSL_CACERT_BADFILE;
+  }
+  return CURLE_OK;
+}
+
+std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOptions& options) {
+  global_init();
+  auto transfer = std::make_unique<Transfer>();
+  transfer->result.url = "https://mta-sts." + normalise_domain(domain) + "/.well-known/mta-sts.txt";
+  transfer->max_bytes = options.max_bytes;
+  transfer->ca_file = options.ca_file;
+  transfer->easy.reset(curl_easy_init());
+  if (!transfer->easy) {
+    throw std::runtime_error("failed to create a curl handle");
+  }
+  CURL* easy = transfer->easy.get();
+  for (const auto& [from, to] : options.connect_to) {
+    std::string entry = from + ":" + to;
+    curl_slist* appended = curl_slist_append(transfer->connect_to.get(), entry.c_str());
+    if (appended == nullptr) {
+      throw std::runtime_error("out of memory building connect_to list");
+    }
+    transfer->connect_to.release();
+    transfer->connect_to.reset(appended);
+  }
+  auto timeout_ms = static_cast<long>(options.timeout_seconds * 1000);
+  curl_easy_setopt(easy, CURLOPT_URL, transfer->result.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error_buffer);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
+  // RFC 8461 section 3.3: redirects are never followed; 3xx is a failure.
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  // Section 7.2: TLS 1.2 or later.
+  curl_easy_setopt(easy, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, k_user_agent);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, transfer.get());
+  if (transfer->connect_to) {
+    curl_easy_setopt(easy, CURLOPT_CONNECT_TO, transfer->connect_to.get());
+  }
+  if (!options.ca_file.empty()) {
+    // A cached CA store would be shared with later transfers that did not ask
+    // for this anchor.
+    curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+    if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) == CURLE_OK) {
+      curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, transfer.get());
+    } else {
+      // TLS backend without SSL_CTX access: the file replaces the system store.
+      curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
+    }
+  }
+  return transfer;
+}
+
+bool is_certificate_code(CURLcode code) {
+  switch (code) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+FetchResult finish(Transfer& transfer, CURLcode code) {
+  FetchResult& result = transfer.result;
+  CURL* easy = transfer.easy.get();
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  result.status = status;
+  std::string detail = transfer.error_buffer[0] != '\0' ? transfer.error_buffer : curl_easy_strerror(code);
+  if (code == CURLE_OK) {
+    result.transport_ok = true;
+  } else if (result.too_large) {
+    // The exchange worked but the body is unusable: reported as a failure so
+    // nobody parses a truncated policy.
+    result.body.clear();
+    result.error = "failed to fetch '" + result.url + "' (body larger than " +
+                   std::to_string(transfer.max_bytes) + " bytes)";
+  } else if (transfer.ca_load_failed) {
+    result.error = "failed to load CA file '" + transfer.ca_file + "' for '" + result.url + "'";
+  } else {
+    result.certificate_error = is_certificate_code(code);
+    result.timed_out = code == CURLE_OPERATION_TIMEDOUT;
+    result.error = "failed to fetch '" + result.url + "' (" + detail + ")";
+  }
+  if (!result.transport_ok) {
+    result.body.clear();
+  }
+  return std::move(result);
+}
+
+}  // namespace
+
+FetchResult fetch_policy(const std::string& domain, const FetchOptions& options) {
+  auto transfer = make_transfer(domain, options);
+  CURLcode code = curl_easy_perform(transfer->easy.get());
+  return finish(*transfer, code);
+}
+
+std::vector<FetchResult> fetch_policies(const std::vector<std::string>& domains, const FetchOptions& options,
+                                        int parallel) {
+  global_init();
+  std::vector<FetchResult> results(domains.size());
+  if (domains.empty()) {
+    return results;
+  }
+  size_t limit = static_cast<size_t>(std::max(1, parallel));
+  CurlMulti multi(curl_multi_init());
+  if (!multi) {
+    throw std::runtime_error("failed to create a curl multi handle");
+  }
+  std::vector<std::unique_ptr<Transfer>> transfers(domains.size());
+  size_t next = 0;
+  size_t running = 0;
+  auto start_next = [&] {
+    while (next < domains.size() && running < limit) {
+      transfers[next] = make_transfer(domains[next], options);
+      CURLMcode added = curl_multi_add_handle(multi.get(), transfers[next]->easy.get());
+      if (added != CURLM_OK) {
+        throw std::runtime_error(std::string("failed to start a transfer (") + curl_multi_strerror(added) +
+                                 ")");
+      }
+      ++next;
+      ++running;
+    }
+  };
+  start_next();
+  while (running > 0) {
+    int still_running = 0;
+    CURLMcode code = curl_multi_perform(multi.get(), &still_running);
+    if (code != CURLM_OK) {
+      throw std::runtime_error(std::string("curl multi failed (") + curl_multi_strerror(code) + ")");
+    }
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi.get(), &queued)) {
+      if (message->msg != CURLMSG_DONE) {
+        continue;
+      }
+      CURL* easy = message->easy_handle;
+      CURLcode result = message->data.result;
+      char* user = nullptr;
+      curl_easy_getinfo(easy, CURLINFO_PRIVATE, &user);
+      auto* transfer = reinterpret_cast<Transfer*>(user);
+      curl_multi_remove_handle(multi.get(), easy);
+      size_t index = 0;
+      while (transfers[index].get() != transfer) {
+        ++index;
+      }
+      results[index] = finish(*transfer, result);
+      transfers[index].reset();
+      --running;
+    }
+    start_next();
+    if (running > 0) {
+      curl_multi_poll(multi.get(), nullptr, 0, 1000, nullptr);
+    }
+  }
+  return results;
+}
+
+}  // namespace stsctl

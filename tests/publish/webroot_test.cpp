@@ -1,0 +1,127 @@
+#include "publish/webroot.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "support/support.h"
+
+using namespace stsctl;
+using stsctl::test::TempDir;
+
+namespace {
+
+mode_t mode_of(const std::string& path) {
+  struct stat info {};
+  REQUIRE(::stat(path.c_str(), &info) == 0);
+  return info.st_mode & 07777;
+}
+
+size_t entries_in(const std::string& dir) {
+  size_t count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    (void)entry;
+    ++count;
+  }
+  return count;
+}
+
+const std::string k_policy = "version: STSv1\r\nmode: testing\r\nmx: mail.example.net\r\nmax_age: 86400\r\n";
+
+}  // namespace
+
+TEST_CASE("policy_path follows the web-root layout", "[webroot]") {
+  CHECK(policy_path("/var/www/mta-sts", "example.net") ==
+        "/var/www/mta-sts/mta-sts.example.net/.well-known/mta-sts.txt");
+  CHECK(policy_path("/var/www/mta-sts/", "Example.NET.") ==
+        "/var/www/mta-sts/mta-sts.example.net/.well-known/mta-sts.txt");
+  CHECK(policy_path("out", "example.org") == "out/mta-sts.example.org/.well-known/mta-sts.txt");
+}
+
+TEST_CASE("write_policy_file creates directories and writes the exact bytes", "[webroot]") {
+  TempDir dir("webroot");
+  std::string root = dir.file("www");
+  // A strict umask must not leave files the web server cannot read.
+  mode_t old_umask = ::umask(077);
+  bool written = write_policy_file(root, "example.net", k_policy);
+  ::umask(old_umask);
+  CHECK(written);
+  std::string path = root + "/mta-sts.example.net/.well-known/mta-sts.txt";
+  CHECK(test::read_file(path) == k_policy);  // CRLFs intact
+  CHECK(read_policy_file(root, "example.net") == k_policy);
+  CHECK(mode_of(path) == 0644);
+  CHECK(mode_of(root + "/mta-sts.example.net/.well-known") == 0755);
+  CHECK(mode_of(root + "/mta-sts.example.net") == 0755);
+  CHECK(mode_of(root) == 0755);
+  // No temp file left behind.
+  CHECK(entries_in(root + "/mta-sts.example.net/.well-known") == 1);
+}
+
+TEST_CASE("write_policy_file does not rewrite an unchanged file", "[webroot]") {
+  TempDir dir("webroot");
+  std::string root = dir.path();
+  REQUIRE(write_policy_file(root, "example.net", k_policy));
+  std::string path = policy_path(root, "example.net");
+  struct stat before {};
+  REQUIRE(::stat(path.c_str(), &before) == 0);
+
+  CHECK_FALSE(write_policy_file(root, "example.net", k_policy));
+  struct stat after {};
+  REQUIRE(::stat(path.c_str(), &after) == 0);
+  CHECK(after.st_ino == before.st_ino);  // not replaced by a rename
+
+  std::string changed = "version: STSv1\r\nmode: enforce\r\nmx: mail.example.net\r\nmax_age: 604800\r\n";
+  CHECK(write_policy_file(root, "example.net", changed));
+  CHECK(read_policy_file(root, "example.net") == changed);
+  REQUIRE(::stat(path.c_str(), &after) == 0);
+  CHECK(after.st_ino != before.st_ino);  // atomically replaced
+  CHECK(entries_in(root + "/mta-sts.example.net/.well-known") == 1);
+}
+
+TEST_CASE("write_policy_file keeps other domains separate", "[webroot]") {
+  TempDir dir("webroot");
+  CHECK(write_policy_file(dir.path(), "example.net", k_policy));
+  CHECK(write_policy_file(dir.path(), "example.org", k_policy + "x"));
+  CHECK(read_policy_file(dir.path(), "example.net") == k_policy);
+  CHECK(read_policy_file(dir.path(), "example.org") == k_policy + "x");
+}
+
+TEST_CASE("read_policy_file of a missing file is empty", "[webroot]") {
+  TempDir dir("webroot");
+  CHECK(read_policy_file(dir.path(), "example.net").empty());
+  CHECK(read_policy_file(dir.file("absent"), "example.net").empty());
+}
+
+TEST_CASE("write_policy_file failures name the path and the cause", "[webroot]") {
+  TempDir dir("webroot");
+  // A regular file where a directory must go.
+  test::write_file(dir.file("www/mta-sts.example.net"), "not a directory");
+  try {
+    write_policy_file(dir.file("www"), "example.net", k_policy);
+    FAIL("expected an exception");
+  } catch (const std::runtime_error& error) {
+    std::string message = error.what();
+    CHECK(message.find(dir.file("www/mta-sts.example.net")) != std::string::npos);
+    CHECK(message.find("Not a directory") != std::string::npos);
+  }
+
+  if (::geteuid() != 0) {
+    // Unwritable directory (root ignores permissions).
+    std::string locked = dir.file("locked");
+    std::filesystem::create_directories(locked + "/mta-sts.example.net/.well-known");
+    ::chmod((locked + "/mta-sts.example.net/.well-known").c_str(), 0555);
+    try {
+      write_policy_file(locked, "example.net", k_policy);
+      FAIL("expected an exception");
+    } catch (const std::runtime_error& error) {
+      std::string message = error.what();
+      CHECK(message.find(locked + "/mta-sts.example.net/.well-known") != std::string::npos);
+      CHECK(message.find("Permission denied") != std::string::npos);
+    }
+    ::chmod((locked + "/mta-sts.example.net/.well-known").c_str(), 0755);
+  } else {
+    WARN("running as root: skipping the permission-denied case");
+  }
+}
