@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "plan/plan.h"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -64,5 +65,9 @@ std::unique_ptr<Provider> make_provider(const ProviderConfig& config);
 
 /// The types the registry knows ("powerdns", "rfc2136").
 std::vector<std::string> provider_types();
+
+/// Where backends send request lines ("PATCH <url> -> 204") and warnings
+/// ("warning: ..."); applies to providers made afterwards. Never given secrets.
+void set_provider_log(std::function<void(const std::string& line)> log);
 
 }  // namespace stsctl

@@ -35,6 +35,13 @@ std::unique_ptr<Provider> make_provider(const ProviderConfig& config) {
   return it->second(config);
 }
 
+void set_provider_log(std::function<void(const std::string& line)> log) {
+#ifdef STSCTL_WITH_POWERDNS
+  set_powerdns_log(log);
+#endif
+  (void)log;
+}
+
 std::vector<std::string> provider_types() {
   std::vector<std::string> types;
   for (const auto& entry : factories()) {

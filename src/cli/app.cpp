@@ -94,6 +94,11 @@ int run_cli(int argc, char** argv) {
   }
 
   Context context(global);
+  set_provider_log([verbose = global.verbosity > 0](const std::string& line) {
+    if (verbose || line.rfind("warning:", 0) == 0) {
+      std::cerr << line << "\n";
+    }
+  });
   try {
     if (validate->parsed()) {
       return run_validate(context);

@@ -605,6 +605,9 @@ int run_apply(Context& context, const ApplyOptions& options) {
       std::cout << format_plan_text(deployment, now);
     }
     publish_policies(config, deployment, std::cerr);
+    if (options.blocked_out != nullptr) {
+      *options.blocked_out = deployment.blocked;
+    }
     return deployment.blocked.empty() ? k_exit_ok : k_exit_guard;
   }
   if (!context.json()) {

@@ -1,0 +1,209 @@
+// plan/apply through the stsctl binary against a real PowerDNS server started
+// by the test, checked by DNS queries to that server.
+
+#include "support/pdns_server.h"
+#include "support/support.h"
+
+#include <catch2/catch.hpp>
+
+#include <regex>
+
+using namespace stsctl::test;
+
+namespace {
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
+    text.replace(pos, from.size(), to);
+  }
+  return text;
+}
+
+/// Z1 is a primary, Z2 its alias; both zones in PowerDNS.
+std::string make_config(const PdnsServer& pdns, const std::string& z1, const std::string& z2,
+                        const std::string& mode = "testing", const std::string& extra_mx = "") {
+  std::string config = R"(version: 1
+defaults:
+  provider: pdns
+  ttl: 300
+  policy_host: {ipv4: [192.0.2.40], ipv6: ["2001:db8::40"]}
+  tlsrpt: {rua: ["mailto:tlsrpt@Z1"]}
+  caa: [{tag: issue, value: letsencrypt.org}]
+domains:
+  Z1:
+    mx: [mail.Z1EXTRA]
+    policy: {mode: MODE, max_age: 86400}
+  Z2: {alias_of: Z1}
+providers:
+  pdns: {type: powerdns, url: "URL", api_key_file: "KEYFILE"}
+publish:
+  propagation: {timeout: 5, nameservers: {"ns1.Z1": "127.0.0.1:DNSPORT", "ns1.Z2": "127.0.0.1:DNSPORT"}}
+)";
+  config = replace_all(config, "Z1EXTRA", z1 + extra_mx);
+  config = replace_all(config, "Z1", z1);
+  config = replace_all(config, "Z2", z2);
+  config = replace_all(config, "MODE", mode);
+  config = replace_all(config, "URL", pdns.api_url());
+  config = replace_all(config, "KEYFILE", pdns.api_key_file());
+  config = replace_all(config, "DNSPORT", std::to_string(pdns.dns_port()));
+  return config;
+}
+
+std::string sts_id(const std::vector<std::string>& txt) {
+  std::smatch match;
+  for (const auto& value : txt) {
+    if (std::regex_search(value, match, std::regex("v=STSv1; id=([A-Za-z0-9]+)"))) {
+      return match[1];
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("apply against PowerDNS: create, empty re-plan, id bump, aliases, foreign records untouched") {
+  PdnsServer pdns;
+  std::string z1 = PdnsServer::unique_zone("pri");
+  std::string z2 = PdnsServer::unique_zone("ali");
+  pdns.create_zone(z1, {{"@", "MX", {"10 mail." + z1 + "."}},
+                        {"@", "TXT", {"\"v=spf1 mx -all\""}},
+                        {"_mta-sts", "TXT", {"\"google-site-verification=abc\""}},
+                        {"www", "A", {"192.0.2.80"}}});
+  pdns.create_zone(z2, {{"@", "MX", {"10 mail." + z1 + "."}}});
+  TempDir dir("it-pdns");
+  write_file(dir.file("stsctl.yaml"), make_config(pdns, z1, z2));
+  std::vector<std::string> base{"-c", dir.file("stsctl.yaml"), "--now", "2026-03-01T10:00:00Z"};
+  auto with = [&](std::vector<std::string> args) {
+    std::vector<std::string> all = base;
+    all.insert(all.end(), args.begin(), args.end());
+    return all;
+  };
+
+  auto plan = run_stsctl(with({"plan", "--detailed-exitcode"}));
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 2);
+  CHECK(plan.out.find("+ 300 \"v=STSv1; id=20260301100000\"") != std::string::npos);
+
+  auto apply = run_stsctl(with({"apply", "--yes"}));
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  CHECK(apply.err.find("all name servers serve the new ids") != std::string::npos);
+
+  auto txt = pdns.query("_mta-sts." + z1, "TXT");
+  CHECK(sts_id(txt) == "20260301100000");
+  CHECK(std::find(txt.begin(), txt.end(), "\"google-site-verification=abc\"") != txt.end());
+  CHECK(pdns.query("_smtp._tls." + z1, "TXT") == std::vector<std::string>{"\"v=TLSRPTv1; rua=mailto:tlsrpt@" + z1 + "\""});
+  CHECK(pdns.query("mta-sts." + z1, "A") == std::vector<std::string>{"192.0.2.40"});
+  CHECK(pdns.query("mta-sts." + z1, "AAAA") == std::vector<std::string>{"2001:db8::40"});
+  CHECK(pdns.query("mta-sts." + z1, "CAA") == std::vector<std::string>{"0 issue \"letsencrypt.org\""});
+  CHECK(pdns.query("_mta-sts." + z2, "CNAME") == std::vector<std::string>{"_mta-sts." + z1 + "."});
+  CHECK(pdns.query("_smtp._tls." + z2, "CNAME") == std::vector<std::string>{"_smtp._tls." + z1 + "."});
+  CHECK(pdns.query("mta-sts." + z2, "CNAME") == std::vector<std::string>{"mta-sts." + z1 + "."});
+  // Foreign records are untouched.
+  CHECK(pdns.query(z1, "MX") == std::vector<std::string>{"10 mail." + z1 + "."});
+  CHECK(pdns.query(z1, "TXT") == std::vector<std::string>{"\"v=spf1 mx -all\""});
+  CHECK(pdns.query("www." + z1, "A") == std::vector<std::string>{"192.0.2.80"});
+
+  // Unchanged config: empty plan, exit 0 with --detailed-exitcode.
+  auto replan = run_stsctl(with({"plan", "--detailed-exitcode"}));
+  INFO(replan.out << replan.err);
+  CHECK(replan.exit_code == 0);
+  CHECK(replan.out.find("No changes") != std::string::npos);
+
+  // Policy change: only the _mta-sts TXT changes, with a new id.
+  write_file(dir.file("stsctl.yaml"), make_config(pdns, z1, z2, "enforce"));
+  auto later = std::vector<std::string>{"-c", dir.file("stsctl.yaml"), "--now", "2026-03-02T10:00:00Z"};
+  auto plan2 = run_stsctl({"-c", dir.file("stsctl.yaml"), "--now", "2026-03-02T10:00:00Z", "plan", "--json"});
+  INFO(plan2.out);
+  REQUIRE(plan2.exit_code == 0);
+  CHECK(plan2.out.find("\"action\": \"update\"") != std::string::npos);
+  CHECK(plan2.out.find("\"action\": \"create\"") == std::string::npos);
+  CHECK(plan2.out.find("\"action\": \"delete\"") == std::string::npos);
+  CHECK(plan2.out.find("\"to\": \"20260302100000\"") != std::string::npos);
+  auto apply2 = run_stsctl({"-c", dir.file("stsctl.yaml"), "--now", "2026-03-02T10:00:00Z", "apply", "--yes"});
+  INFO(apply2.out << apply2.err);
+  REQUIRE(apply2.exit_code == 0);
+  CHECK(sts_id(pdns.query("_mta-sts." + z1, "TXT")) == "20260302100000");
+
+  // Markdown for pull requests.
+  auto markdown = run_stsctl({"-c", dir.file("stsctl.yaml"), "plan", "--format", "markdown"});
+  CHECK(markdown.exit_code == 0);
+  CHECK(markdown.out.find("### stsctl plan") != std::string::npos);
+}
+
+TEST_CASE("apply against PowerDNS: wrong key and missing zone fail with exit 1 and record nothing") {
+  PdnsServer pdns;
+  std::string z1 = PdnsServer::unique_zone("pri");
+  std::string z2 = PdnsServer::unique_zone("ali");
+  pdns.create_zone(z1);
+  TempDir dir("it-pdns-err");
+
+  // z2 does not exist: the plan names it and says to create it first.
+  write_file(dir.file("stsctl.yaml"), make_config(pdns, z1, z2));
+  auto missing = run_stsctl({"-c", dir.file("stsctl.yaml"), "apply", "--yes"});
+  INFO(missing.out << missing.err);
+  CHECK(missing.exit_code == 1);
+  CHECK((missing.out + missing.err).find("create the zone first") != std::string::npos);
+  CHECK(pdns.query("_mta-sts." + z1, "TXT").empty());
+
+  // Wrong API key: 401, never echoing the key.
+  pdns.create_zone(z2);
+  write_file(dir.file("wrong.key"), "not-the-key\n");
+  std::string config = make_config(pdns, z1, z2);
+  config = replace_all(config, pdns.api_key_file(), dir.file("wrong.key"));
+  write_file(dir.file("stsctl.yaml"), config);
+  auto denied = run_stsctl({"-c", dir.file("stsctl.yaml"), "-v", "apply", "--yes"});
+  INFO(denied.out << denied.err);
+  CHECK(denied.exit_code == 1);
+  CHECK((denied.out + denied.err).find("401") != std::string::npos);
+  CHECK((denied.out + denied.err).find("not-the-key") == std::string::npos);
+  CHECK((denied.out + denied.err).find(pdns.api_key()) == std::string::npos);
+
+  auto status = run_stsctl({"-c", dir.file("stsctl.yaml"), "status", "--json"});
+  CHECK(status.out.find("\"published\": false") != std::string::npos);
+}
+
+TEST_CASE("apply against PowerDNS: one provider down, the other's zones land; a re-run converges") {
+  PdnsServer pdns;
+  std::string z1 = PdnsServer::unique_zone("up");
+  std::string z3 = PdnsServer::unique_zone("down");
+  pdns.create_zone(z1);
+  pdns.create_zone(z3);
+  int closed_port = free_port();
+  auto config_for = [&](int second_port) {
+    std::string config = R"(version: 1
+defaults:
+  policy_host: {ipv4: [192.0.2.40]}
+domains:
+  Z1: {mx: [mail.Z1], provider: pdns}
+  Z3: {mx: [mail.Z3], provider: second}
+providers:
+  pdns: {type: powerdns, url: "URL", api_key_file: "KEYFILE", timeout: 5}
+  second: {type: powerdns, url: "http://127.0.0.1:PORT", api_key_file: "KEYFILE", timeout: 5}
+publish:
+  propagation: {timeout: 0}
+)";
+    config = replace_all(config, "Z1", z1);
+    config = replace_all(config, "Z3", z3);
+    config = replace_all(config, "URL", pdns.api_url());
+    config = replace_all(config, "KEYFILE", pdns.api_key_file());
+    return replace_all(config, "PORT", std::to_string(second_port));
+  };
+  TempDir dir("it-pdns-down");
+  write_file(dir.file("stsctl.yaml"), config_for(closed_port));
+  auto first = run_stsctl({"-c", dir.file("stsctl.yaml"), "apply", "--yes"});
+  INFO(first.out << first.err);
+  CHECK(first.exit_code == 1);
+  CHECK((first.out + first.err).find("127.0.0.1:" + std::to_string(closed_port)) != std::string::npos);
+  // A read failure stops everything: nothing pushed.
+  CHECK(pdns.query("_mta-sts." + z1, "TXT").empty());
+
+  write_file(dir.file("stsctl.yaml"), config_for(pdns.api_port()));
+  auto second = run_stsctl({"-c", dir.file("stsctl.yaml"), "apply", "--yes"});
+  INFO(second.out << second.err);
+  CHECK(second.exit_code == 0);
+  CHECK_FALSE(pdns.query("_mta-sts." + z1, "TXT").empty());
+  CHECK_FALSE(pdns.query("_mta-sts." + z3, "TXT").empty());
+  auto replan = run_stsctl({"-c", dir.file("stsctl.yaml"), "plan", "--detailed-exitcode"});
+  CHECK(replan.exit_code == 0);
+}

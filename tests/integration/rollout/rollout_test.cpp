@@ -1,0 +1,234 @@
+// The safe-rollout scenarios end to end, driven by --now, against a real
+// PowerDNS (DNS) and a real nginx with a test CA (policy hosts).
+
+#include "policy/policy.h"
+#include "support/nginx_server.h"
+#include "support/pdns_server.h"
+#include "support/support.h"
+
+#include <catch2/catch.hpp>
+
+#include <regex>
+
+using namespace stsctl::test;
+
+namespace {
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
+    text.replace(pos, from.size(), to);
+  }
+  return text;
+}
+
+std::string sts_id(const std::vector<std::string>& txt) {
+  std::smatch match;
+  for (const auto& value : txt) {
+    if (std::regex_search(value, match, std::regex("v=STSv1; id=([A-Za-z0-9]+)"))) {
+      return match[1];
+    }
+  }
+  return "";
+}
+
+struct Scenario {
+  PdnsServer pdns;
+  std::vector<std::string> zones;
+  std::unique_ptr<NginxServer> nginx;
+  TempDir dir{"it-rollout"};
+
+  explicit Scenario(const std::vector<std::string>& zone_prefixes, const std::vector<std::string>& served = {}) {
+    std::vector<NginxHost> hosts;
+    for (const auto& prefix : zone_prefixes) {
+      zones.push_back(PdnsServer::unique_zone(prefix));
+      pdns.create_zone(zones.back(), {{"@", "MX", {"10 mail." + zones.back() + "."}}});
+    }
+    for (size_t i = 0; i < zones.size(); ++i) {
+      if (served.empty() || std::find(served.begin(), served.end(), zone_prefixes[i]) != served.end()) {
+        hosts.push_back({"mta-sts." + zones[i]});
+      }
+    }
+    nginx = std::make_unique<NginxServer>(hosts);
+  }
+
+  /// `domains` is the YAML of the domains map, with Z0, Z1... for the zones.
+  void write_config(const std::string& domains) {
+    std::string connect;
+    for (const auto& zone : zones) {
+      connect += std::string(connect.empty() ? "" : ", ") + "\"mta-sts." + zone + ":443\": \"127.0.0.1:" +
+                 std::to_string(nginx->port()) + "\"";
+    }
+    std::string config = "version: 1\ndefaults:\n  provider: pdns\n  ttl: 300\n"
+                         "  policy_host: {ipv4: [192.0.2.40]}\n"
+                         "domains:\n" + domains +
+                         "rollout:\n  stages:\n"
+                         "    - {mode: testing, max_age: 86400, hold: 7d}\n"
+                         "    - {mode: enforce, max_age: 604800, hold: 14d}\n"
+                         "    - {mode: enforce, max_age: 31557600}\n"
+                         "providers:\n  pdns: {type: powerdns, url: \"" + pdns.api_url() +
+                         "\", api_key_file: \"" + pdns.api_key_file() + "\"}\n"
+                         "publish:\n  webroot: \"" + nginx->webroot() + "\"\n  verify: true\n"
+                         "  ca_file: \"" + nginx->ca_file() + "\"\n  connect_to: {" + connect + "}\n"
+                         "  propagation: {timeout: 0}\n";
+    for (size_t i = 0; i < zones.size(); ++i) {
+      config = replace_all(config, "Z" + std::to_string(i), zones[i]);
+    }
+    write_file(dir.file("stsctl.yaml"), config);
+  }
+
+  CommandResult run(const std::string& now, std::vector<std::string> args) {
+    std::vector<std::string> all{"-c", dir.file("stsctl.yaml"), "--now", now};
+    all.insert(all.end(), args.begin(), args.end());
+    return run_stsctl(all);
+  }
+
+  std::string served_policy(size_t zone) {
+    std::string path = nginx->webroot() + "/mta-sts." + zones[zone] + "/.well-known/mta-sts.txt";
+    return file_exists(path) ? read_file(path) : "";
+  }
+
+  std::string dns_id(size_t zone) { return sts_id(pdns.query("_mta-sts." + zones[zone], "TXT")); }
+};
+
+}  // namespace
+
+TEST_CASE("rollout: day 0 testing, day 7 enforce with a short max_age, day 21 a year; publish before bump") {
+  Scenario s({"roll"});
+  s.write_config("  Z0: {mx: [mail.Z0]}\n");
+
+  auto day0 = s.run("2026-01-01T00:00:00Z", {"apply", "--yes"});
+  INFO(day0.out << day0.err);
+  REQUIRE(day0.exit_code == 0);
+  CHECK(s.dns_id(0) == "20260101000000");
+  CHECK(s.served_policy(0).find("mode: testing\r\n") != std::string::npos);
+
+  auto status0 = s.run("2026-01-02T00:00:00Z", {"status", "--json"});
+  CHECK(status0.out.find("\"mode\": \"testing\"") != std::string::npos);
+  CHECK(status0.out.find("\"next_promotion\": \"2026-01-08T00:00:00Z\"") != std::string::npos);
+
+  auto early = s.run("2026-01-05T00:00:00Z", {"promote", "--yes"});
+  INFO(early.out << early.err);
+  CHECK(early.exit_code == 0);
+  CHECK(early.out.find("until 2026-01-08T00:00:00Z") != std::string::npos);
+  CHECK(s.dns_id(0) == "20260101000000");
+
+  auto dry = s.run("2026-01-08T00:00:00Z", {"promote", "--dry-run"});
+  INFO(dry.out << dry.err);
+  CHECK(dry.exit_code == 0);
+  CHECK(dry.out.find("stage 1 -> 2") != std::string::npos);
+  CHECK(dry.out.find("20260108000000") != std::string::npos);
+  CHECK(s.dns_id(0) == "20260101000000");  // a dry run changes nothing
+  CHECK(s.served_policy(0).find("mode: testing") != std::string::npos);
+
+  auto day7 = s.run("2026-01-08T00:00:00Z", {"promote", "--yes"});
+  INFO(day7.out << day7.err);
+  REQUIRE(day7.exit_code == 0);
+  CHECK(s.dns_id(0) == "20260108000000");
+  std::string policy7 = s.served_policy(0);
+  CHECK(policy7.find("mode: enforce\r\n") != std::string::npos);
+  CHECK(policy7.find("max_age: 604800\r\n") != std::string::npos);
+
+  // One stage per run: the next hold starts now.
+  auto day8 = s.run("2026-01-09T00:00:00Z", {"promote", "--yes"});
+  CHECK(s.dns_id(0) == "20260108000000");
+
+  auto day21 = s.run("2026-01-22T00:00:00Z", {"promote", "--yes"});
+  INFO(day21.out << day21.err);
+  REQUIRE(day21.exit_code == 0);
+  CHECK(s.dns_id(0) == "20260122000000");
+  CHECK(s.served_policy(0).find("max_age: 31557600\r\n") != std::string::npos);
+
+  auto status = s.run("2026-01-23T00:00:00Z", {"status"});
+  CHECK(status.out.find("3/3") != std::string::npos);
+  auto last = s.run("2026-06-01T00:00:00Z", {"promote", "--yes"});
+  CHECK(last.out.find("last stage") != std::string::npos);
+}
+
+TEST_CASE("rollout gates: an MX host not covered keeps the domain in testing; a policy not live blocks the bump") {
+  Scenario s({"gate", "dark"}, {"gate"});
+  // Z0's live MX is mail.Z0, but the config lists another host.
+  s.write_config("  Z0: {mx: [other.Z0]}\n");
+  auto day0 = s.run("2026-01-01T00:00:00Z", {"apply", "--yes"});
+  INFO(day0.out << day0.err);
+  REQUIRE(day0.exit_code == 0);
+
+  auto day7 = s.run("2026-01-08T00:00:00Z", {"promote", "--yes"});
+  INFO(day7.out << day7.err);
+  CHECK(day7.exit_code == 3);
+  CHECK((day7.out + day7.err).find("mail." + s.zones[0]) != std::string::npos);
+  CHECK(s.dns_id(0) == "20260101000000");
+  CHECK(s.served_policy(0).find("mode: testing") != std::string::npos);  // the enforce file was not published
+  auto status = s.run("2026-01-08T00:00:01Z", {"status", "--json"});
+  CHECK(status.out.find("mx-coverage") != std::string::npos);
+  CHECK(status.out.find("\"mode\": \"testing\"") != std::string::npos);
+
+  // Z1's policy host is not served by nginx: its id is never pushed.
+  s.write_config("  Z0: {mx: [other.Z0, mail.Z0]}\n  Z1: {mx: [mail.Z1]}\n");
+  auto dark = s.run("2026-01-09T00:00:00Z", {"apply", "--yes"});
+  INFO(dark.out << dark.err);
+  CHECK(dark.exit_code == 3);
+  CHECK((dark.out + dark.err).find("policy-not-live") != std::string::npos);
+  CHECK(s.dns_id(1) == "");
+  CHECK(s.dns_id(0) == "20260109000000");  // Z0's mx change went out
+  auto status1 = s.run("2026-01-09T00:00:01Z", {"status", "--json"});
+  CHECK(status1.out.find("\"published\": false") != std::string::npos);
+
+  // Every id in DNS points at a policy the web root serves.
+  auto state_status = s.run("2026-01-09T00:00:02Z", {"status", "--json"});
+  std::string served = s.served_policy(0);
+  CHECK(served.find("mx: mail." + s.zones[0]) != std::string::npos);
+}
+
+TEST_CASE("MX-change guard: removing a pattern a live MX needs under enforce is refused unless --force") {
+  Scenario s({"mxg"});
+  s.write_config("  Z0: {mx: [mail.Z0, backup.Z0], policy: {mode: enforce, max_age: 604800}}\n");
+  auto day0 = s.run("2026-01-01T00:00:00Z", {"apply", "--yes"});
+  INFO(day0.out << day0.err);
+  REQUIRE(day0.exit_code == 0);
+  std::string id0 = s.dns_id(0);
+
+  s.write_config("  Z0: {mx: [backup.Z0], policy: {mode: enforce, max_age: 604800}}\n");
+  auto refused = s.run("2026-01-02T00:00:00Z", {"apply", "--yes"});
+  INFO(refused.out << refused.err);
+  CHECK(refused.exit_code == 3);
+  CHECK((refused.out + refused.err).find("--force") != std::string::npos);
+  CHECK(s.dns_id(0) == id0);
+  CHECK(s.served_policy(0).find("mx: mail." + s.zones[0]) != std::string::npos);
+
+  auto forced = s.run("2026-01-02T00:00:00Z", {"apply", "--yes", "--force"});
+  INFO(forced.out << forced.err);
+  CHECK(forced.exit_code == 0);
+  CHECK(s.dns_id(0) == "20260102000000");
+
+  // The old enforce policy (with mail.) may be cached, but it covers mail.; the
+  // new one does not: plan warns until the new one... and the MX is uncovered now.
+  auto plan = s.run("2026-01-03T00:00:00Z", {"plan"});
+  CHECK(plan.exit_code == 0);
+}
+
+TEST_CASE("retirement: mode none with a new id, records deleted after the longest max_age") {
+  Scenario s({"ret"});
+  s.write_config("  Z0: {mx: [mail.Z0], policy: {mode: enforce, max_age: 604800}}\n");
+  REQUIRE(s.run("2026-01-01T00:00:00Z", {"apply", "--yes"}).exit_code == 0);
+
+  s.write_config("  Z0: {mx: [mail.Z0], retire: true}\n");
+  auto retire = s.run("2026-02-01T00:00:00Z", {"apply", "--yes"});
+  INFO(retire.out << retire.err);
+  REQUIRE(retire.exit_code == 0);
+  CHECK(s.dns_id(0) == "20260201000000");
+  CHECK(s.served_policy(0).find("mode: none\r\n") != std::string::npos);
+  auto status = s.run("2026-02-01T00:00:01Z", {"status", "--json"});
+  // The enforce policy was served until 02-01 and may be cached for 7 days.
+  CHECK(status.out.find("\"retiring_until\": \"2026-02-08T00:00:00Z\"") != std::string::npos);
+
+  auto early = s.run("2026-02-05T00:00:00Z", {"plan", "--detailed-exitcode"});
+  CHECK(early.exit_code == 0);
+  CHECK_FALSE(s.pdns.query("_mta-sts." + s.zones[0], "TXT").empty());
+
+  auto done = s.run("2026-02-09T00:00:00Z", {"apply", "--yes"});
+  INFO(done.out << done.err);
+  CHECK(done.exit_code == 0);
+  CHECK(s.pdns.query("_mta-sts." + s.zones[0], "TXT").empty());
+  CHECK(s.pdns.query("mta-sts." + s.zones[0], "A").empty());
+  CHECK(s.pdns.query(s.zones[0], "MX") == std::vector<std::string>{"10 mail." + s.zones[0] + "."});
+}
