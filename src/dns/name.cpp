@@ -72,7 +72,7 @@ std::optional<std::string> mx_pattern_error(const std::string& pattern) {
   if (pattern.rfind("*.", 0) == 0) {
     std::string rest = pattern.substr(2);
     if (rest.find('*') != std::string::npos) {
-      return std::string("'*' may appear only as the whole leftmost label");
+      return std::string("'*' may appear only as the whole leftmost label (like *.mx.example.net)");
     }
     return host_name_error(rest);
   }
