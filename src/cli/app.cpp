@@ -7,6 +7,7 @@
 #include "state/state.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <iostream>
 
@@ -21,6 +22,15 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.add_flag("--json", options.json, "Machine-readable output on stdout");
   app.add_option("--now", options.now_text, "Evaluate as if the time were this (RFC 3339), e.g. 2026-12-01T00:00:00Z");
   app.add_flag("-v,--verbose", options.verbosity, "More output on stderr (repeatable)");
+}
+
+/// Prints a fatal error (JSON on stdout with --json) and gives exit 1.
+int report_error(const GlobalOptions& options, const std::string& message) {
+  if (options.json) {
+    std::cout << nlohmann::json{{"error", message}}.dump() << "\n";
+  }
+  std::cerr << "stsctl: " << message << "\n";
+  return k_exit_error;
 }
 
 }  // namespace
@@ -129,18 +139,11 @@ int run_cli(int argc, char** argv) {
     }
   } catch (const ConfigInvalid&) {
     return k_exit_error;
-  } catch (const CliError& error) {
-    std::cerr << "stsctl: " << error.what() << "\n";
-    return k_exit_error;
   } catch (const StateError& error) {
-    std::cerr << "stsctl: state: " << error.what() << "\n";
-    return k_exit_error;
-  } catch (const ProviderError& error) {
-    std::cerr << "stsctl: " << error.what() << "\n";
-    return k_exit_error;
+    return report_error(global, std::string("state: ") + error.what());
   } catch (const std::exception& error) {
-    std::cerr << "stsctl: " << error.what() << "\n";
-    return k_exit_error;
+    // CliError, ProviderError and the rest: one line, exit 1.
+    return report_error(global, error.what());
   }
   return k_exit_error;
 }

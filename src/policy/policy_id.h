@@ -26,6 +26,11 @@ struct IdDecision {
 ///  - serial: YYYYMMDDnn; nn counts up within a day; past 99, or when the
 ///    previous id is from a later day, continue from the previous value + 1
 ///  - hash: first 32 hex digits of the policy hash (1-32 alnum, RFC 8461 3.1)
+/// Switching format: the formats have different lengths (14, 10, 32), so the
+/// new id always differs, but no order across lengths is promised. A foreign
+/// previous id of the same length: timestamp steps past a 14-digit id (a real
+/// time + 1 s, else decimal + 1); serial counts past a 10-digit id; an id with
+/// non-digits gets the plain new id, which differs but may sort before it.
 IdDecision decide_id(IdFormat format, int64_t now_unix, const std::optional<PublishedPolicy>& previous,
                      const std::string& new_hash);
 

@@ -20,6 +20,15 @@ struct DomainPolicy {
   std::string hash;  // policy_hash(policy)
 };
 
+/// Canonical text and hash for `policy` as the policy of `domain` (the
+/// rollout code passes a stage's mode/max_age here).
+DomainPolicy make_domain_policy(const std::string& domain, const Policy& policy);
+
+/// The effective policy of every policy (non-alias) domain, from its config
+/// alone (mode, max_age, mx; a retiring domain gets mode none), in the
+/// config's domain order.
+std::vector<DomainPolicy> domain_policies(const Config& config);
+
 /// Every RRset stsctl owns for one domain: the names and types it may create,
 /// change or delete (PRODUCT.md "Ownership").
 std::vector<RRsetKey> owned_rrsets(const std::string& domain);
@@ -30,7 +39,9 @@ bool is_owned_txt(const std::string& owner, const std::string& value);
 
 /// All desired records, grouped by zone (key: zone name, no trailing dot),
 /// each zone's RRsets in canonical order. `ids` maps policy domain -> id; an
-/// alias gets CNAMEs to its primary's names.
+/// alias gets CNAMEs to its primary's names. Throws std::invalid_argument
+/// naming the domain when a policy domain has no id in `ids`, or an alias
+/// names a domain that is not a policy domain.
 std::map<std::string, std::vector<RRset>> desired_records(const Config& config,
                                                           const std::map<std::string, std::string>& ids);
 
