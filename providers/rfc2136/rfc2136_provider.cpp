@@ -12,10 +12,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 namespace stsctl {
 
@@ -29,6 +33,10 @@ constexpr uint16_t k_tsig_badkey = 17;
 constexpr uint16_t k_tsig_badtime = 18;
 constexpr uint16_t k_tsig_fudge = 300;
 constexpr size_t k_max_character_string = 255;
+// Zones are read and updated by a few workers at once: each exchange is a
+// round trip (a TCP connection by default), so one at a time leaves both the
+// client and the server idle most of the time. Each zone is still one UPDATE.
+constexpr size_t k_max_workers = 4;
 
 struct PktDeleter {
   void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
@@ -343,6 +351,14 @@ class Rfc2136Provider : public Provider {
   std::optional<RRset> query_rrset(ldns_resolver* resolver, const std::string& zone, const std::string& owner,
                                    RRType type, bool& name_exists) const;
   void apply_zone(ldns_resolver* resolver, const ZonePlan& plan) const;
+  /// Calls `work(i, resolver)` for every i in [0, count) on up to
+  /// k_max_workers threads, each with its own resolver (created lazily).
+  /// Once one zone finds the server unreachable or timing out, zones not yet
+  /// started are not tried: `work` is skipped and `skipped(i, cause)` is
+  /// called instead. ProviderErrors from `work` are passed to `failed(i, e)`.
+  template <typename Work, typename Failed>
+  void for_each_zone(size_t count, const Work& work, const Failed& failed,
+                     const std::function<std::string(size_t)>& zone_of, const std::string& not_done) const;
 
   ProviderConfig m_config;
   std::string m_key_name;   // as configured, no trailing dot (for messages)
@@ -697,32 +713,80 @@ ZoneSnapshot Rfc2136Provider::read_zone(ldns_resolver* resolver, const ZoneQuery
   return snapshot;
 }
 
-std::vector<ZoneReadResult> Rfc2136Provider::read_zones(const std::vector<ZoneQuery>& queries) {
-  std::vector<ZoneReadResult> results;
-  ResolverPtr resolver;
+template <typename Work, typename Failed>
+void Rfc2136Provider::for_each_zone(size_t count, const Work& work, const Failed& failed,
+                                    const std::function<std::string(size_t)>& zone_of,
+                                    const std::string& not_done) const {
+  std::mutex mutex;
+  size_t next = 0;
   std::optional<ProviderError> server_down;
-  for (const auto& query : queries) {
-    ZoneReadResult result;
-    result.zone = query.zone;
-    result.snapshot.zone = normalize_name(query.zone);
-    try {
-      if (server_down) {
-        throw error(server_down->kind(), query.zone,
-                    "not read: the server did not answer for an earlier zone (" +
-                        std::string(server_down->what()) + ")");
+  std::exception_ptr unexpected;  // anything but ProviderError: rethrown on the calling thread
+  auto worker = [&]() {
+    ResolverPtr resolver;
+    for (;;) {
+      size_t index = 0;
+      std::optional<ProviderError> down;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (next >= count || unexpected) {
+          return;
+        }
+        index = next++;
+        down = server_down;
       }
-      if (!resolver) {
-        resolver = make_resolver();
-      }
-      result.snapshot = read_zone(resolver.get(), query);
-    } catch (const ProviderError& e) {
-      result.error = e;
-      if (!server_down && (e.kind() == Kind::Unreachable || e.kind() == Kind::Timeout)) {
-        server_down = e;
+      try {
+        if (down) {
+          throw error(down->kind(), zone_of(index),
+                      not_done + ": the server did not answer for an earlier zone (" +
+                          std::string(down->what()) + ")");
+        }
+        if (!resolver) {
+          resolver = make_resolver();
+        }
+        work(index, resolver.get());
+      } catch (const ProviderError& e) {
+        failed(index, e);
+        if (!down && (e.kind() == Kind::Unreachable || e.kind() == Kind::Timeout)) {
+          std::lock_guard<std::mutex> lock(mutex);
+          if (!server_down) {
+            server_down = e;
+          }
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!unexpected) {
+          unexpected = std::current_exception();
+        }
       }
     }
-    results.push_back(std::move(result));
+  };
+  size_t workers = std::min(count, k_max_workers);
+  std::vector<std::thread> threads;
+  // The calling thread works too; threads are only for the rest.
+  for (size_t i = 1; i < workers; ++i) {
+    threads.emplace_back(worker);
   }
+  worker();
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  if (unexpected) {
+    std::rethrow_exception(unexpected);
+  }
+}
+
+std::vector<ZoneReadResult> Rfc2136Provider::read_zones(const std::vector<ZoneQuery>& queries) {
+  std::vector<ZoneReadResult> results(queries.size());
+  for (size_t i = 0; i < queries.size(); ++i) {
+    results[i].zone = queries[i].zone;
+    results[i].snapshot.zone = normalize_name(queries[i].zone);
+  }
+  // Each worker writes only its own slots of `results`.
+  for_each_zone(
+      queries.size(),
+      [&](size_t i, ldns_resolver* resolver) { results[i].snapshot = read_zone(resolver, queries[i]); },
+      [&](size_t i, const ProviderError& e) { results[i].error = e; },
+      [&](size_t i) { return queries[i].zone; }, "not read");
   return results;
 }
 
@@ -786,34 +850,18 @@ void Rfc2136Provider::apply_zone(ldns_resolver* resolver, const ZonePlan& plan) 
 }
 
 std::vector<ZoneApplyResult> Rfc2136Provider::apply_zones(const std::vector<ZonePlan>& plans) {
-  std::vector<ZoneApplyResult> results;
-  ResolverPtr resolver;
-  std::optional<ProviderError> server_down;
-  for (const auto& plan : plans) {
-    ZoneApplyResult result;
-    result.zone = plan.zone;
-    if (plan.empty()) {
-      results.push_back(std::move(result));
-      continue;
+  std::vector<ZoneApplyResult> results(plans.size());
+  std::vector<size_t> work;  // indexes of the non-empty plans
+  for (size_t i = 0; i < plans.size(); ++i) {
+    results[i].zone = plans[i].zone;
+    if (!plans[i].empty()) {
+      work.push_back(i);
     }
-    try {
-      if (server_down) {
-        throw error(server_down->kind(), plan.zone,
-                    "not applied: the server did not answer for an earlier zone (" +
-                        std::string(server_down->what()) + ")");
-      }
-      if (!resolver) {
-        resolver = make_resolver();
-      }
-      apply_zone(resolver.get(), plan);
-    } catch (const ProviderError& e) {
-      result.error = e;
-      if (!server_down && (e.kind() == Kind::Unreachable || e.kind() == Kind::Timeout)) {
-        server_down = e;
-      }
-    }
-    results.push_back(std::move(result));
   }
+  for_each_zone(
+      work.size(), [&](size_t i, ldns_resolver* resolver) { apply_zone(resolver, plans[work[i]]); },
+      [&](size_t i, const ProviderError& e) { results[work[i]].error = e; },
+      [&](size_t i) { return plans[work[i]].zone; }, "not applied");
   return results;
 }
 

@@ -10,6 +10,8 @@
 // A failed prerequisite is ProviderError::Kind::Conflict ("changed since
 // plan"); TSIG BADSIG/BADKEY/BADTIME and REFUSED are Kind::Auth. Once the
 // server is unreachable or times out, the remaining zones are not tried.
+// Both work on up to 4 zones at a time (one resolver per worker thread);
+// results keep the order of the input.
 
 #include "provider.h"
 
