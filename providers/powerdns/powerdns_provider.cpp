@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -34,6 +35,37 @@ constexpr size_t k_max_error_text = 400;
 // answers 5xx and rolls the transaction back. GET, REPLACE and DELETE are
 // idempotent, so such answers are retried a few times with jittered backoff.
 constexpr int k_max_attempts = 6;
+
+// Caps how many zone PATCHes are in flight. It starts at k_max_in_flight; the
+// first 5xx answer to a PATCH drops it to one for the rest of the run. gsqlite3
+// fails a second concurrent writer at once ("database is locked": its read
+// snapshot went stale) instead of queueing it, so with that backend parallel
+// PATCHes only buy retries and backoff sleeps, never throughput.
+class WriteGate {
+ public:
+  void acquire() {
+    std::unique_lock<std::mutex> lock(m_mutex);
+    m_changed.wait(lock, [this] { return m_active < m_limit; });
+    ++m_active;
+  }
+  void release() {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      --m_active;
+    }
+    m_changed.notify_all();
+  }
+  void serialise() {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_limit = 1;
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  size_t m_active = 0;
+  size_t m_limit = k_max_in_flight;
+};
 
 std::mutex g_default_log_mutex;
 PowerdnsLog g_default_log;
@@ -182,8 +214,10 @@ class PowerdnsProvider : public Provider {
     }
   }
 
+  // Sends with retries on 500-504. With a gate, each attempt holds a gate slot
+  // (never while backing off) and a 5xx serialises later attempts.
   HttpResponse send(HttpClient& client, const std::string& method, const std::string& url,
-                    const std::string& body = "") {
+                    const std::string& body = "", WriteGate* gate = nullptr) {
     thread_local std::mt19937 rng(std::random_device{}());
     HttpResponse response;
     for (int attempt = 0; attempt < k_max_attempts; ++attempt) {
@@ -191,9 +225,18 @@ class PowerdnsProvider : public Provider {
         std::uniform_int_distribution<int> jitter(0, 20 << attempt);
         std::this_thread::sleep_for(std::chrono::milliseconds((10 << attempt) + jitter(rng)));
       }
+      if (gate != nullptr) {
+        gate->acquire();
+      }
       response = client.request(method, url, body);
+      if (gate != nullptr) {
+        gate->release();
+      }
       if (!response.transport_ok || response.status < 500 || response.status > 504) {
         break;
+      }
+      if (gate != nullptr) {
+        gate->serialise();
       }
     }
     return response;
@@ -417,7 +460,7 @@ class PowerdnsProvider : public Provider {
     }
     json body = {{"rrsets", rrsets}};
     const std::string url = zone_url(result.zone);
-    HttpResponse response = send(client, "PATCH", url, body.dump());
+    HttpResponse response = send(client, "PATCH", url, body.dump(), &m_write_gate);
     if (!response.transport_ok || (response.status != 204 && response.status != 200)) {
       result.error = failure("update", result.zone, response);
       return result;
@@ -441,6 +484,7 @@ class PowerdnsProvider : public Provider {
   std::string m_shown_url;
   powerdns::Secret m_key;
   PowerdnsLog m_log;
+  WriteGate m_write_gate;
   std::mutex m_disabled_mutex;
   // zone -> owned RRset -> contents of its disabled records, from the last read.
   std::map<std::string, std::map<RRsetKey, std::vector<std::string>>> m_disabled;

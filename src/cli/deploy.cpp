@@ -255,13 +255,17 @@ Deployment build_deployment(Context& context, StateStore& state, const DeployInp
 
   std::vector<DomainPolicy> policies;
   std::map<std::string, IdFormat> formats;
+  const auto known = state.all_domains();
   for (const auto& domain : config.domains) {
     if (domain.is_alias()) {
       continue;
     }
     DomainDecision decision;
     decision.domain = domain.name;
-    decision.previous = state.domain(domain.name);
+    auto found = known.find(domain.name);
+    if (found != known.end()) {
+      decision.previous = found->second;
+    }
     auto override_it = input.stage_overrides.find(domain.name);
     decision.stage = override_it != input.stage_overrides.end() ? override_it->second
                      : decision.previous                        ? decision.previous->stage
@@ -292,7 +296,7 @@ Deployment build_deployment(Context& context, StateStore& state, const DeployInp
       work.owned_keys.push_back(key);
     }
   }
-  for (const auto& [name, known] : state.all_domains()) {
+  for (const auto& [name, row] : known) {
     if (config.find_domain(name) == nullptr) {
       deployment.warnings.push_back(
           {name, name + " is in the state database but not in the config; its records are left alone. To remove "

@@ -24,12 +24,14 @@ namespace {
 /// Effective policies of every policy domain, at the stage the state records.
 std::vector<DomainPolicy> current_policies(const Config& config, const StateStore& state) {
   std::vector<DomainPolicy> policies;
+  auto known = state.all_domains();
   for (const auto& domain : config.domains) {
     if (domain.is_alias()) {
       continue;
     }
-    auto known = state.domain(domain.name);
-    policies.push_back(make_domain_policy(domain.name, effective_policy(config, domain, known ? known->stage : 0)));
+    auto found = known.find(domain.name);
+    int stage = found == known.end() ? 0 : found->second.stage;
+    policies.push_back(make_domain_policy(domain.name, effective_policy(config, domain, stage)));
   }
   return policies;
 }

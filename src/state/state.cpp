@@ -78,6 +78,9 @@ PolicyMode mode_from_text(const std::string& text, const std::string& path) {
 struct StateStore::Impl {
   std::string path;
   DbPtr db;
+  // Prepared once per process and reused: preparing is most of the cost of a
+  // small query. Declared after db, so destroyed (finalised) before it closes.
+  mutable std::map<std::string, StmtPtr> statements;
 
   [[noreturn]] void fail(const std::string& verb) const {
     throw StateError("failed to " + verb + " state database '" + path + "' (" +
@@ -94,28 +97,38 @@ struct StateStore::Impl {
   class Stmt {
    public:
     Stmt(const Impl& impl, const char* sql) : m_impl(impl) {
-      sqlite3_stmt* raw = nullptr;
-      if (sqlite3_prepare_v2(impl.db.get(), sql, -1, &raw, nullptr) != SQLITE_OK) {
-        impl.fail("prepare a query on");
+      StmtPtr& cached = impl.statements[sql];
+      if (!cached) {
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v3(impl.db.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
+          impl.fail("prepare a query on");
+        }
+        cached.reset(raw);
       }
-      m_stmt.reset(raw);
+      m_stmt = cached.get();
     }
+    ~Stmt() {
+      sqlite3_reset(m_stmt);
+      sqlite3_clear_bindings(m_stmt);
+    }
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
     Stmt& bind(int index, const std::string& value) {
-      check(sqlite3_bind_text(m_stmt.get(), index, value.data(), static_cast<int>(value.size()),
+      check(sqlite3_bind_text(m_stmt, index, value.data(), static_cast<int>(value.size()),
                               SQLITE_TRANSIENT));
       return *this;
     }
     Stmt& bind(int index, int64_t value) {
-      check(sqlite3_bind_int64(m_stmt.get(), index, value));
+      check(sqlite3_bind_int64(m_stmt, index, value));
       return *this;
     }
     Stmt& bind_null(int index) {
-      check(sqlite3_bind_null(m_stmt.get(), index));
+      check(sqlite3_bind_null(m_stmt, index));
       return *this;
     }
     /// True while a row is available; throws on error.
     bool step() {
-      int rc = sqlite3_step(m_stmt.get());
+      int rc = sqlite3_step(m_stmt);
       if (rc == SQLITE_ROW) {
         return true;
       }
@@ -125,13 +138,13 @@ struct StateStore::Impl {
       m_impl.fail("query");
     }
     std::string text(int col) const {
-      const auto* p = sqlite3_column_text(m_stmt.get(), col);
+      const auto* p = sqlite3_column_text(m_stmt, col);
       return p ? std::string(reinterpret_cast<const char*>(p),
-                             static_cast<size_t>(sqlite3_column_bytes(m_stmt.get(), col)))
+                             static_cast<size_t>(sqlite3_column_bytes(m_stmt, col)))
                : std::string();
     }
-    int64_t integer(int col) const { return sqlite3_column_int64(m_stmt.get(), col); }
-    bool is_null(int col) const { return sqlite3_column_type(m_stmt.get(), col) == SQLITE_NULL; }
+    int64_t integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
+    bool is_null(int col) const { return sqlite3_column_type(m_stmt, col) == SQLITE_NULL; }
 
    private:
     void check(int rc) const {
@@ -140,7 +153,7 @@ struct StateStore::Impl {
       }
     }
     const Impl& m_impl;
-    StmtPtr m_stmt;
+    sqlite3_stmt* m_stmt = nullptr;  // owned by Impl::statements
   };
 
   // BEGIN IMMEDIATE takes the write lock up front, so a transaction never
@@ -261,11 +274,19 @@ struct StateStore::Impl {
                                            const std::map<std::string, IdFormat>& formats, int64_t now,
                                            bool write) {
     std::map<std::string, IdDecision> out;
+    // One scan instead of a query per domain: a config may hold 100,000.
+    std::map<std::string, PublishedPolicy> published;
+    {
+      Stmt q(*this, "SELECT domain, policy_id, policy_hash FROM domains");
+      while (q.step()) {
+        published[q.text(0)] = PublishedPolicy{q.text(1), q.text(2)};
+      }
+    }
     for (const auto& p : policies) {
-      const auto current = read_domain(p.domain);
       std::optional<PublishedPolicy> previous;
-      if (current) {
-        previous = PublishedPolicy{current->policy_id, current->policy_hash};
+      auto found = published.find(p.domain);
+      if (found != published.end()) {
+        previous = found->second;
       }
       const auto f = formats.find(p.domain);
       const IdFormat format = f == formats.end() ? IdFormat::Timestamp : f->second;
