@@ -84,7 +84,8 @@ int run_cli(int argc, char** argv) {
   check->add_option("domains", check_options.domains, "Domains to check (default: every configured domain)");
   check->add_option("--resolver", check_options.resolver, "DNS server IP[:port] (default: the system resolver)");
   check->add_option("--ca-file", check_options.ca_file, "Trust this CA (PEM) for HTTPS and SMTP");
-  check->add_option("--connect-to", check_options.connect_to, "HOST:PORT:ADDR:PORT, like curl --connect-to");
+  check->add_option("--connect-to", check_options.connect_to, "HOST:PORT:ADDR:PORT, like curl --connect-to (repeatable)")
+      ->allow_extra_args(false);
   check->add_option("--smtp-port", check_options.smtp_port, "SMTP port of the MX hosts")->capture_default_str();
   check->add_option("--timeout", check_options.timeout_seconds, "Seconds per network step")->capture_default_str();
   check->add_option("--parallel", check_options.parallel, "Domains checked at once")->capture_default_str();

@@ -1,11 +1,13 @@
 #include "check/checker.h"
 #include "cli/commands.h"
+#include "dns/name.h"
 #include "records/desired.h"
 #include "rollout/rollout.h"
 #include "state/state.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -29,7 +31,16 @@ std::map<std::string, std::string> parse_connect_to(const std::vector<std::strin
 
 }  // namespace
 
-int run_check(Context& context, const CheckCommandOptions& options) {
+int run_check(Context& context, const CheckCommandOptions& command_options) {
+  // "Example.NET." and "example.net" are the same domain; each is checked once.
+  CheckCommandOptions options = command_options;
+  options.domains.clear();
+  for (const auto& name : command_options.domains) {
+    std::string normalized = normalize_name(name);
+    if (std::find(options.domains.begin(), options.domains.end(), normalized) == options.domains.end()) {
+      options.domains.push_back(normalized);
+    }
+  }
   // With domains named and no config file, check them as any sender would,
   // without comparing against a configuration.
   bool use_config = options.domains.empty() || std::filesystem::exists(context.options().config_path);
@@ -39,8 +50,8 @@ int run_check(Context& context, const CheckCommandOptions& options) {
     const Config& config = context.config();
     state = std::make_unique<StateStore>(config.state_path);
     for (const auto& domain : config.domains) {
-      bool wanted = options.domains.empty() ||
-                    std::find(options.domains.begin(), options.domains.end(), domain.name) != options.domains.end();
+      bool wanted = options.domains.empty() || std::find(options.domains.begin(), options.domains.end(),
+                                                         domain.name) != options.domains.end();
       if (!wanted) {
         continue;
       }

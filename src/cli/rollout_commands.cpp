@@ -1,3 +1,5 @@
+#include "check/dns_lookup.h"
+#include "check/smtp_starttls.h"
 #include "cli/commands.h"
 #include "cli/deploy.h"
 #include "net/https_fetch.h"
@@ -8,8 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 namespace stsctl {
@@ -52,6 +56,78 @@ std::string policy_live_gate(const Config& config, const DomainState& known) {
   return "";
 }
 
+/// Why an MX host would fail an MTA-STS sender in enforce mode (RFC 8461
+/// section 4.2: STARTTLS, a trusted chain, a name that matches); empty when fine.
+std::string smtp_failure(const SmtpResult& result) {
+  if (!result.connected) {
+    return result.host + ": " + (result.error.empty() ? "no connection" : result.error);
+  }
+  if (!result.error.empty()) {
+    return result.host + ": " + result.error;
+  }
+  if (!result.starttls_offered) {
+    return result.host + " does not offer STARTTLS";
+  }
+  if (!result.tls_ok) {
+    return result.host + ": TLS handshake failed (" + result.tls_error + ")";
+  }
+  if (!result.chain_valid) {
+    return result.host + ": certificate not trusted (" + result.chain_error + ")";
+  }
+  if (!result.name_valid) {
+    return result.host + ": certificate is not valid for the name " + result.host;
+  }
+  return "";
+}
+
+/// Gate (rollout.gates.starttls): every MX host of the domain offers STARTTLS
+/// with a certificate valid for its name. MX and host addresses come from
+/// `dns` (the configured resolver or the system one).
+std::string starttls_gate(const Config& config, const std::string& domain, DnsLookup& dns) {
+  const RolloutGates& gates = config.gates;
+  DnsAnswer mx = dns.lookup(domain, "MX");
+  if (mx.status != DnsStatus::Ok) {
+    return "starttls: MX lookup of " + domain + " via " + dns.resolver_description() + " failed (" +
+           to_string(mx.status) + (mx.error.empty() ? "" : ": " + mx.error) + ")";
+  }
+  std::vector<std::string> hosts;
+  for (const auto& record : mx.records) {
+    size_t space = record.find(' ');
+    std::string host = space == std::string::npos ? record : record.substr(space + 1);
+    // A null MX (RFC 7505) accepts no mail: nothing to probe.
+    if (!host.empty() && host != "." && std::find(hosts.begin(), hosts.end(), host) == hosts.end()) {
+      hosts.push_back(host);
+    }
+  }
+  if (hosts.empty()) {
+    return "starttls: " + domain + " has no MX host to check";
+  }
+  std::vector<std::pair<std::shared_future<DnsAnswer>, std::shared_future<DnsAnswer>>> lookups;
+  for (const auto& host : hosts) {
+    lookups.emplace_back(dns.lookup_async(host, "A"), dns.lookup_async(host, "AAAA"));
+  }
+  std::vector<std::vector<std::string>> addresses;
+  for (auto& [a, aaaa] : lookups) {
+    std::vector<std::string> list = a.get().records;
+    const auto& v6 = aaaa.get().records;
+    list.insert(list.end(), v6.begin(), v6.end());
+    addresses.push_back(list);
+  }
+  SmtpOptions options;
+  options.port = gates.smtp_port;
+  options.ca_file = gates.ca_file;
+  options.connect_to = gates.smtp_connect_to;
+  options.timeout_seconds = gates.timeout_seconds;
+  std::string failures;
+  for (const auto& result : probe_smtp_many(hosts, options, 8, addresses)) {
+    std::string failure = smtp_failure(result);
+    if (!failure.empty()) {
+      failures += (failures.empty() ? "" : "; ") + failure;
+    }
+  }
+  return failures.empty() ? "" : "starttls: " + failures;
+}
+
 }  // namespace
 
 int run_promote(Context& context, const PromoteOptions& options) {
@@ -62,6 +138,7 @@ int run_promote(Context& context, const PromoteOptions& options) {
   }
   std::vector<PromotionCandidate> candidates;
   std::map<std::string, std::string> gate_failures;
+  std::unique_ptr<DnsLookup> dns;  // made when a domain first reaches the STARTTLS gate
   {
     StateStore state(config.state_path);
     for (const auto& domain : config.domains) {
@@ -82,7 +159,8 @@ int run_promote(Context& context, const PromoteOptions& options) {
       }
       auto due = next_promotion_at(config, domain, known->stage, known->stage_since);
       if (!due) {
-        std::cout << domain.name << ": at the last stage (" << stage_label(config, domain, known->stage) << ")\n";
+        std::cout << domain.name << ": at the last stage (" << stage_label(config, domain, known->stage)
+                  << ")\n";
         continue;
       }
       if (now < *due) {
@@ -93,6 +171,21 @@ int run_promote(Context& context, const PromoteOptions& options) {
       int to_stage = known->stage + 1;
       if (config.stages[static_cast<size_t>(to_stage)].mode == PolicyMode::Enforce) {
         std::string failure = policy_live_gate(config, *known);
+        if (failure.empty() && config.gates.starttls) {
+          if (!dns) {
+            DnsOptions dns_options;
+            dns_options.resolver = config.gates.resolver;
+            dns_options.timeout_seconds = std::min(config.gates.timeout_seconds, 10.0);
+            dns_options.workers = 4;
+            try {
+              dns = std::make_unique<DnsLookup>(dns_options);
+            } catch (const std::exception& error) {
+              throw CliError(std::string("promote: cannot use the resolver for rollout.gates (") +
+                             error.what() + ")");
+            }
+          }
+          failure = starttls_gate(config, domain.name, *dns);
+        }
         if (!failure.empty()) {
           gate_failures[domain.name] = failure;
           continue;
@@ -117,17 +210,18 @@ int run_promote(Context& context, const PromoteOptions& options) {
   DeployInput input;
   for (const auto& candidate : candidates) {
     const RolloutStage& stage = config.stages[static_cast<size_t>(candidate.to_stage)];
-    std::cout << candidate.domain << ": stage " << candidate.from_stage + 1 << " -> " << candidate.to_stage + 1
-              << " (mode " << to_string(stage.mode) << ", max_age " << stage.max_age << ")"
-              << (options.dry_run ? " [dry run]" : "") << "\n";
+    std::cout << candidate.domain << ": stage " << candidate.from_stage + 1 << " -> "
+              << candidate.to_stage + 1 << " (mode " << to_string(stage.mode) << ", max_age " << stage.max_age
+              << ")" << (options.dry_run ? " [dry run]" : "") << "\n";
     input.stage_overrides[candidate.domain] = candidate.to_stage;
   }
   if (options.dry_run) {
     StateStore state(config.state_path);
     Deployment deployment = build_deployment(context, state, input, options.force);
     std::cout << (context.json() ? format_plan_json(deployment, now) : format_plan_text(deployment, now));
-    return deployment.errors.empty() ? (deployment.blocked.empty() && gate_failures.empty() ? k_exit_ok : k_exit_guard)
-                                     : k_exit_error;
+    return deployment.errors.empty()
+               ? (deployment.blocked.empty() && gate_failures.empty() ? k_exit_ok : k_exit_guard)
+               : k_exit_error;
   }
 
   ApplyOptions apply_options;
@@ -160,7 +254,8 @@ int run_status(Context& context) {
   std::ostringstream table;
   table << std::left << std::setw(28) << "DOMAIN" << std::setw(9) << "MODE" << std::setw(10) << "MAX_AGE"
         << std::setw(16) << "ID" << std::setw(8) << "STAGE" << std::setw(22) << "SINCE" << std::setw(22)
-        << "NEXT PROMOTION" << "GATE / NOTE\n";
+        << "NEXT PROMOTION"
+        << "GATE / NOTE\n";
   for (const auto& domain : config.domains) {
     if (domain.is_alias()) {
       rows.push_back({{"domain", domain.name}, {"alias_of", domain.alias_of}});
@@ -178,20 +273,21 @@ int run_status(Context& context) {
     if (known->retiring_until) {
       note = "retiring until " + format_rfc3339(*known->retiring_until) + (note.empty() ? "" : "; " + note);
     }
-    nlohmann::json row{{"domain", domain.name},
-                       {"published", true},
-                       {"mode", to_string(known->mode)},
-                       {"max_age", known->max_age},
-                       {"id", known->policy_id},
-                       {"stage", follows_rollout(config, domain) ? nlohmann::json(known->stage) : nlohmann::json()},
-                       {"stage_label", stage_label(config, domain, known->stage)},
-                       {"since", format_rfc3339(known->stage_since)},
-                       {"next_promotion", next ? nlohmann::json(format_rfc3339(*next)) : nlohmann::json()},
-                       {"gate", known->gate_status},
-                       {"retiring_until", known->retiring_until ? nlohmann::json(format_rfc3339(*known->retiring_until))
-                                                                : nlohmann::json()},
-                       {"last_check", known->last_check ? nlohmann::json(format_rfc3339(known->last_check))
-                                                        : nlohmann::json()}};
+    nlohmann::json row{
+        {"domain", domain.name},
+        {"published", true},
+        {"mode", to_string(known->mode)},
+        {"max_age", known->max_age},
+        {"id", known->policy_id},
+        {"stage", follows_rollout(config, domain) ? nlohmann::json(known->stage) : nlohmann::json()},
+        {"stage_label", stage_label(config, domain, known->stage)},
+        {"since", format_rfc3339(known->stage_since)},
+        {"next_promotion", next ? nlohmann::json(format_rfc3339(*next)) : nlohmann::json()},
+        {"gate", known->gate_status},
+        {"retiring_until",
+         known->retiring_until ? nlohmann::json(format_rfc3339(*known->retiring_until)) : nlohmann::json()},
+        {"last_check",
+         known->last_check ? nlohmann::json(format_rfc3339(known->last_check)) : nlohmann::json()}};
     rows.push_back(row);
     table << std::setw(28) << domain.name << std::setw(9) << to_string(known->mode) << std::setw(10)
           << known->max_age << std::setw(16) << known->policy_id << std::setw(8)

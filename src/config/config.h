@@ -98,6 +98,16 @@ struct PublishConfig {
   std::map<std::string, std::string> nameserver_addresses;
 };
 
+/// rollout.gates: checks a domain must pass before it enters an enforce stage.
+struct RolloutGates {
+  bool starttls = true;  // every MX host offers STARTTLS with a certificate valid for its name
+  int smtp_port = 25;
+  std::string resolver;  // "IP[:port]" for MX lookups; empty: the system resolver
+  std::string ca_file;   // absolute path, or empty (system store)
+  std::map<std::string, std::string> smtp_connect_to;  // "host[:port]" or ":port" -> "addr[:port]"
+  double timeout_seconds = 20;
+};
+
 struct Config {
   std::string file;      // the config file as given
   std::string base_dir;  // directory of the config file (absolute)
@@ -105,6 +115,7 @@ struct Config {
   std::vector<RolloutStage> stages;   // empty when no rollout section
   std::map<std::string, ProviderConfig> providers;
   PublishConfig publish;
+  RolloutGates gates;      // rollout.gates
   std::string state_path;  // absolute
 
   const DomainConfig* find_domain(const std::string& name) const;

@@ -45,7 +45,8 @@ const Keys k_policy_keys = {"mode", "max_age"};
 const Keys k_tlsrpt_keys = {"rua"};
 const Keys k_policy_host_keys = {"ipv4", "ipv6", "cname"};
 const Keys k_caa_keys = {"tag", "value", "flags"};
-const Keys k_rollout_keys = {"stages"};
+const Keys k_rollout_keys = {"stages", "gates"};
+const Keys k_gates_keys = {"starttls", "smtp_port", "resolver", "ca_file", "connect_to", "timeout"};
 const Keys k_stage_keys = {"mode", "max_age", "hold"};
 const Keys k_powerdns_keys = {"type",        "url",     "server_id", "api_key_file",
                               "api_key_env", "ca_file", "timeout",   "notify"};
@@ -271,6 +272,7 @@ class Loader {
   void read_rfc2136(const MapView& view, const Entry& provider, ProviderConfig* out);
   void read_tsig(const Entry& entry, bool allow_md5, TsigConfig* out);
   void read_rollout(const Entry& entry, Config* config);
+  void read_gates(const Entry& entry, RolloutGates* gates);
   void read_publish(const Entry& entry, Config* config);
   void read_propagation(const Entry& entry, PublishConfig* publish);
   void check_provider(const Entry& entry, const std::string& name, const Config& config);
@@ -1265,6 +1267,9 @@ void Loader::read_rollout(const Entry& entry, Config* config) {
   if (!view) {
     return;
   }
+  if (const Entry* gates = view->find("gates")) {
+    read_gates(*gates, &config->gates);
+  }
   const Entry* stages = view->find("stages");
   if (stages == nullptr) {
     error(entry.key.Mark(), entry.path, "stages is required (a list of {mode, max_age, hold})");
@@ -1317,6 +1322,71 @@ void Loader::read_rollout(const Entry& entry, Config* config) {
       }
     }
     config->stages.push_back(stage);
+  }
+}
+
+// rollout.gates: {starttls: true, smtp_port: 25, resolver: "IP:port", ca_file: F,
+//                 connect_to: {"mx.example.net:25": "127.0.0.1:2525"}, timeout: 20}
+void Loader::read_gates(const Entry& entry, RolloutGates* gates) {
+  auto view = read_map(entry.value, entry.key.Mark(), entry.path, k_gates_keys,
+                       " (like {starttls: true, smtp_port: 25, resolver: \"127.0.0.1:53\"})");
+  if (!view) {
+    return;
+  }
+  for (const Entry& setting : view->entries) {
+    if (setting.name == "starttls") {
+      gates->starttls = read_bool(setting).value_or(gates->starttls);
+    } else if (setting.name == "smtp_port") {
+      gates->smtp_port = static_cast<int>(
+          read_ranged(setting, 1, 65535, "", "a port number (1..65535)").value_or(gates->smtp_port));
+    } else if (setting.name == "resolver") {
+      auto value = read_nonempty(setting, "an IP address with an optional port (like 127.0.0.1:53)");
+      if (!value) {
+        continue;
+      }
+      HostPort address;
+      unsigned char buffer[16];
+      // Lookups go straight to this server: a name would need a resolver to find it.
+      if (parse_host_port(*value, 53, &address) || (inet_pton(AF_INET, address.host.c_str(), buffer) != 1 &&
+                                                    inet_pton(AF_INET6, address.host.c_str(), buffer) != 1)) {
+        error(value_mark(setting), setting.path,
+              "'" + *value + "' is not an IP address with an optional port (like 127.0.0.1:53)");
+        continue;
+      }
+      gates->resolver = *value;
+    } else if (setting.name == "ca_file") {
+      gates->ca_file = read_path(setting).value_or("");
+    } else if (setting.name == "timeout") {
+      gates->timeout_seconds = read_timeout(setting).value_or(gates->timeout_seconds);
+    } else if (setting.name == "connect_to") {
+      auto targets = read_map(setting.value, setting.key.Mark(), setting.path, {},
+                              " (like {\"mx.example.net:25\": \"127.0.0.1:2525\"})");
+      if (!targets) {
+        continue;
+      }
+      for (const Entry& target : targets->entries) {
+        // "host", "host:port" or ":port" (any host), as SmtpOptions::connect_to takes them.
+        HostPort from;
+        std::string key = lowercase(target.name);
+        bool any_host = !key.empty() && key[0] == ':';
+        std::optional<std::string> problem =
+            any_host ? parse_host_port("any" + key, 0, &from) : parse_host_port(key, 25, &from);
+        if (problem) {
+          error(target.key.Mark(), target.path, "'" + target.name + "' " + *problem);
+          continue;
+        }
+        auto value = read_nonempty(target, "addr:port");
+        if (!value) {
+          continue;
+        }
+        HostPort to;
+        if (auto bad = parse_host_port(*value, 25, &to)) {
+          error(value_mark(target), target.path, "'" + *value + "' " + *bad);
+          continue;
+        }
+        gates->smtp_connect_to[key] = *value;
+      }
+    }
   }
 }
 

@@ -4,6 +4,8 @@
 #include "policy/policy.h"
 
 #include <catch2/catch.hpp>
+
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -50,10 +52,11 @@ DomainObservation good_observation() {
   return o;
 }
 
-const Finding* find(const DomainReport& r, const std::string& check, CheckStatus s) {
+// A copy, not a pointer: callers often pass a temporary report.
+std::optional<Finding> find(const DomainReport& r, const std::string& check, CheckStatus s) {
   auto it = std::find_if(r.findings.begin(), r.findings.end(),
                          [&](const Finding& f) { return f.check_name == check && f.status == s; });
-  return it == r.findings.end() ? nullptr : &*it;
+  return it == r.findings.end() ? std::nullopt : std::optional<Finding>(*it);
 }
 
 CheckTarget target() {
@@ -76,7 +79,7 @@ TEST_CASE("evaluate: a good domain passes") {
 TEST_CASE("evaluate: DNS timeout is told apart from NXDOMAIN and NODATA") {
   DomainObservation o = good_observation();
   o.sts_txt = status(DnsStatus::Timeout);
-  const Finding* f = find(evaluate_domain(target(), o, {}), "sts.record", CheckStatus::Fail);
+  auto f = find(evaluate_domain(target(), o, {}), "sts.record", CheckStatus::Fail);
   REQUIRE(f);
   CHECK(f->message.find("timed out") != std::string::npos);
   CHECK(f->message.find("not the same as a missing record") != std::string::npos);
@@ -102,7 +105,7 @@ TEST_CASE("evaluate: STS record at the apex") {
   o.sts_txt = status(DnsStatus::NxDomain);
   o.apex_txt = ok({"v=spf1 -all", "v=STSv1; id=1"});
   DomainReport r = evaluate_domain(target(), o, {});
-  const Finding* f = find(r, "sts.apex", CheckStatus::Fail);
+  auto f = find(r, "sts.apex", CheckStatus::Fail);
   REQUIRE(f);
   CHECK(f->message.find("instead of _mta-sts.example.test") != std::string::npos);
 }
@@ -112,7 +115,7 @@ TEST_CASE("evaluate: max_age limits") {
   o.fetch.body = policy_body(PolicyMode::Testing, 3600, {"mx1.example.test", "mx2.example.test"});
   CHECK(find(evaluate_domain(target(), o, {}), "policy.max_age", CheckStatus::Fail));
   o.fetch.body = policy_body(PolicyMode::Enforce, 604800, {"mx1.example.test", "mx2.example.test"});
-  const Finding* f = find(evaluate_domain(target(), o, {}), "policy.max_age", CheckStatus::Warn);
+  auto f = find(evaluate_domain(target(), o, {}), "policy.max_age", CheckStatus::Warn);
   REQUIRE(f);
   CHECK(f->message.find("under 28 days in enforce") != std::string::npos);
   o.fetch.body = policy_body(PolicyMode::Testing, 604800, {"mx1.example.test", "mx2.example.test"});
@@ -128,7 +131,7 @@ TEST_CASE("evaluate: MX coverage, anchored wildcards, unused patterns") {
     return f.check_name == "policy.mx_coverage" && f.status == CheckStatus::Fail;
   }));
   CHECK(fails == 2);  // a.b.example.test (two labels) and example.test (no label)
-  const Finding* unused = find(r, "policy.mx_unused", CheckStatus::Warn);
+  auto unused = find(r, "policy.mx_unused", CheckStatus::Warn);
   REQUIRE(unused);
   CHECK(unused->message.find("old.example.net") != std::string::npos);
 }
@@ -136,7 +139,7 @@ TEST_CASE("evaluate: MX coverage, anchored wildcards, unused patterns") {
 TEST_CASE("evaluate: HTTPS outcomes") {
   DomainObservation o = good_observation();
   o.fetch.status = 404;
-  const Finding* f = find(evaluate_domain(target(), o, {}), "policy.fetch", CheckStatus::Fail);
+  auto f = find(evaluate_domain(target(), o, {}), "policy.fetch", CheckStatus::Fail);
   REQUIRE(f);
   CHECK(f->message.find("404 Not Found") != std::string::npos);
 
@@ -175,7 +178,7 @@ TEST_CASE("evaluate: drift against config and state") {
   t.expected_id = "20250101000000";
   r = evaluate_domain(t, o, {});
   CHECK(find(r, "drift.policy", CheckStatus::Fail));
-  const Finding* f = find(r, "drift.id", CheckStatus::Fail);
+  auto f = find(r, "drift.id", CheckStatus::Fail);
   REQUIRE(f);
   CHECK(f->message == "DNS id 20240101000000 differs from the id in state (20250101000000)");
 
@@ -188,7 +191,7 @@ TEST_CASE("evaluate: TLS-RPT typo and legacy names") {
   DomainObservation o = good_observation();
   o.tlsrpt_txt = status(DnsStatus::NxDomain);
   o.typo_txt = ok({"v=TLSRPTv1; rua=mailto:tlsrpt@example.test"});
-  const Finding* f = find(evaluate_domain(target(), o, {}), "tlsrpt.misplaced", CheckStatus::Fail);
+  auto f = find(evaluate_domain(target(), o, {}), "tlsrpt.misplaced", CheckStatus::Fail);
   REQUIRE(f);
   CHECK(f->message.find("_smtp_tls.example.test") != std::string::npos);
   CHECK(f->message.find("misspelling") != std::string::npos);

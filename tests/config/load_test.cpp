@@ -461,6 +461,38 @@ TEST_CASE("rollout holds accept every unit; the last hold is ignored", "[config]
   CHECK(stages[5].max_age == 31557600);
 }
 
+TEST_CASE("rollout gates default to STARTTLS on port 25 and parse every key", "[config][load]") {
+  auto defaults =
+      load_ok(std::string(k_minimal) + "rollout:\n  stages:\n    - {mode: enforce, max_age: 86400}\n");
+  CHECK(defaults.config.gates.starttls);
+  CHECK(defaults.config.gates.smtp_port == 25);
+  CHECK(defaults.config.gates.resolver.empty());
+  CHECK(defaults.config.gates.ca_file.empty());
+  CHECK(defaults.config.gates.smtp_connect_to.empty());
+  CHECK(defaults.config.gates.timeout_seconds == 20);
+
+  auto result = load_ok(std::string(k_minimal) + R"(rollout:
+  gates:
+    starttls: false
+    smtp_port: 2525
+    resolver: "127.0.0.1:5353"
+    ca_file: certs/ca.pem
+    timeout: 7.5
+    connect_to: {"MX.example.net:25": "127.0.0.1:2525", ":25": "127.0.0.1", "mx2.example.net": "[::1]:25"}
+  stages:
+    - {mode: enforce, max_age: 86400}
+)");
+  const RolloutGates& gates = result.config.gates;
+  CHECK_FALSE(gates.starttls);
+  CHECK(gates.smtp_port == 2525);
+  CHECK(gates.resolver == "127.0.0.1:5353");
+  CHECK(gates.ca_file == "/etc/stsctl/certs/ca.pem");
+  CHECK(gates.timeout_seconds == 7.5);
+  CHECK(gates.smtp_connect_to == std::map<std::string, std::string>{{":25", "127.0.0.1"},
+                                                                    {"mx.example.net:25", "127.0.0.1:2525"},
+                                                                    {"mx2.example.net", "[::1]:25"}});
+}
+
 TEST_CASE("valid rua URIs and CAA values are accepted", "[config][load]") {
   auto result = load_ok(R"(version: 1
 defaults:

@@ -4,9 +4,12 @@
 #include "policy/policy.h"
 #include "support/nginx_server.h"
 #include "support/pdns_server.h"
+#include "support/smtp_server.h"
 #include "support/support.h"
+#include "support/test_ca.h"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <regex>
 
@@ -36,6 +39,8 @@ struct Scenario {
   std::vector<std::string> zones;
   std::unique_ptr<NginxServer> nginx;
   TempDir dir{"it-rollout"};
+  // rollout.gates; these MX hosts run no SMTP server, so the STARTTLS gate is off.
+  std::string gates = "{starttls: false}";
 
   explicit Scenario(const std::vector<std::string>& zone_prefixes, const std::vector<std::string>& served = {}) {
     std::vector<NginxHost> hosts;
@@ -61,7 +66,7 @@ struct Scenario {
     std::string config = "version: 1\ndefaults:\n  provider: pdns\n  ttl: 300\n"
                          "  policy_host: {ipv4: [192.0.2.40]}\n"
                          "domains:\n" + domains +
-                         "rollout:\n  stages:\n"
+                         "rollout:\n  gates: " + gates + "\n  stages:\n"
                          "    - {mode: testing, max_age: 86400, hold: 7d}\n"
                          "    - {mode: enforce, max_age: 604800, hold: 14d}\n"
                          "    - {mode: enforce, max_age: 31557600}\n"
@@ -177,6 +182,51 @@ TEST_CASE("rollout gates: an MX host not covered keeps the domain in testing; a 
   auto state_status = s.run("2026-01-09T00:00:02Z", {"status", "--json"});
   std::string served = s.served_policy(0);
   CHECK(served.find("mx: mail." + s.zones[0]) != std::string::npos);
+}
+
+TEST_CASE("rollout gates: an MX with STARTTLS and a valid certificate is promoted; one without STARTTLS stays") {
+  Scenario s({"tls", "plain"});
+  TestCa smtp_ca("stsctl SMTP Test CA");
+  SmtpServer good(smtp_ca, SmtpServerOptions{"mail." + s.zones[0], true, {}, TestCa::Validity::Valid});
+  SmtpServer plain(smtp_ca, SmtpServerOptions{"mail." + s.zones[1], false, {}, TestCa::Validity::Valid});
+  // MX lookups go to PowerDNS; the MX hosts' connections go to the two Exims.
+  s.gates = "{starttls: true, resolver: \"127.0.0.1:" + std::to_string(s.pdns.dns_port()) + "\", ca_file: \"" +
+            smtp_ca.ca_file() + "\", timeout: 10, connect_to: {\"mail." + s.zones[0] + ":25\": \"" +
+            good.address() + "\", \"mail." + s.zones[1] + ":25\": \"" + plain.address() + "\"}}";
+  s.write_config("  Z0: {mx: [mail.Z0]}\n  Z1: {mx: [mail.Z1]}\n");
+  auto day0 = s.run("2026-01-01T00:00:00Z", {"apply", "--yes"});
+  INFO(day0.out << day0.err);
+  REQUIRE(day0.exit_code == 0);
+
+  auto day7 = s.run("2026-01-08T00:00:00Z", {"promote", "--yes"});
+  INFO(day7.out << day7.err);
+  CHECK(day7.exit_code == 3);  // one domain was held back by a gate
+  CHECK(day7.out.find(s.zones[0] + ": stage 1 -> 2") != std::string::npos);
+  CHECK(day7.out.find("mail." + s.zones[1] + " does not offer STARTTLS") != std::string::npos);
+  CHECK(s.dns_id(0) == "20260108000000");
+  CHECK(s.served_policy(0).find("mode: enforce\r\n") != std::string::npos);
+  CHECK(s.dns_id(1) == "20260101000000");
+  CHECK(s.served_policy(1).find("mode: testing\r\n") != std::string::npos);
+
+  auto status = s.run("2026-01-08T00:00:01Z", {"status", "--json"});
+  INFO(status.out << status.err);
+  REQUIRE(status.exit_code == 0);
+  auto rows = nlohmann::json::parse(status.out);
+  int seen = 0;
+  for (const auto& row : rows) {
+    if (row["domain"] == s.zones[0]) {
+      CHECK(row["mode"] == "enforce");
+      CHECK(row["stage"] == 1);
+      ++seen;
+    } else if (row["domain"] == s.zones[1]) {
+      CHECK(row["mode"] == "testing");
+      CHECK(row["stage"] == 0);
+      CHECK(row["gate"].get<std::string>().find("starttls: mail." + s.zones[1] + " does not offer STARTTLS") !=
+            std::string::npos);
+      ++seen;
+    }
+  }
+  CHECK(seen == 2);
 }
 
 TEST_CASE("MX-change guard: removing a pattern a live MX needs under enforce is refused unless --force") {
