@@ -101,15 +101,16 @@ int run_render_zone(Context& context, const std::string& output_dir) {
     if (!output_dir.empty()) {
       std::string path = output_dir + "/" + zone + ".zone";
       write_atomically(path, fragment);
-      if (!context.json()) {
-        std::cerr << "wrote " << path << "\n";
-      }
+      context.log("wrote " + path);
       json_out.push_back({{"zone", zone}, {"file", path}});
     } else if (context.json()) {
       json_out.push_back({{"zone", zone}, {"fragment", fragment}});
     } else {
       std::cout << fragment << "\n";
     }
+  }
+  if (!output_dir.empty() && !context.json()) {
+    std::cerr << "render zone: " << zones.size() << " zone file(s) in " << output_dir << "\n";
   }
   if (context.json()) {
     std::cout << json_out.dump(2) << "\n";
@@ -122,20 +123,28 @@ int run_render_policy(Context& context, const std::string& output_dir) {
   StateStore state(config.state_path);
   std::vector<DomainPolicy> policies = current_policies(config, state);
   nlohmann::json json_out = nlohmann::json::array();
+  size_t files_written = 0;
+  size_t files_unchanged = 0;
   auto hosts_by_domain = policy_hosts(config);
   for (const auto& policy : policies) {
     for (const auto& host : hosts_by_domain[policy.domain]) {
       if (!output_dir.empty()) {
-        bool written = write_policy_file(output_dir, host, policy.text);
-        if (!context.json()) {
-          std::cerr << (written ? "wrote " : "unchanged ") << policy_path(output_dir, host) << "\n";
-        }
+        bool written = write_policy_file(output_dir, host, policy.text, Durability::Deferred);
+        (written ? files_written : files_unchanged)++;
+        context.log(std::string(written ? "wrote " : "unchanged ") + policy_path(output_dir, host));
         json_out.push_back({{"domain", host}, {"file", policy_path(output_dir, host)}, {"hash", policy.hash}});
       } else if (context.json()) {
         json_out.push_back({{"domain", host}, {"policy", policy.text}, {"hash", policy.hash}});
       } else {
         std::cout << "# https://mta-sts." << host << "/.well-known/mta-sts.txt\n" << policy.text << "\n";
       }
+    }
+  }
+  if (!output_dir.empty()) {
+    sync_filesystem(output_dir);
+    if (!context.json()) {
+      std::cerr << "render policy: " << files_written << " written, " << files_unchanged << " unchanged under "
+                << output_dir << "\n";
     }
   }
   if (context.json()) {

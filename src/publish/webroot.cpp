@@ -120,7 +120,8 @@ std::string read_policy_file(const std::string& webroot, const std::string& doma
   return text;
 }
 
-bool write_policy_file(const std::string& webroot, const std::string& domain, const std::string& text) {
+bool write_policy_file(const std::string& webroot, const std::string& domain, const std::string& text,
+                       Durability durability) {
   std::string path = policy_path(webroot, domain);
   std::string existing;
   if (read_whole(path, existing) && existing == text) {
@@ -156,7 +157,7 @@ bool write_policy_file(const std::string& webroot, const std::string& domain, co
     }
     written += static_cast<size_t>(n);
   }
-  if (::fsync(fd.get()) != 0) {
+  if (durability == Durability::Sync && ::fsync(fd.get()) != 0) {
     fail("sync", temp_path, errno);
   }
   if (::close(fd.release()) != 0) {
@@ -166,11 +167,20 @@ bool write_policy_file(const std::string& webroot, const std::string& domain, co
     fail("rename '" + temp_path + "' to", path, errno);
   }
   // Make the rename itself durable.
-  Fd dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() >= 0) {
-    ::fsync(dir.get());
+  if (durability == Durability::Sync) {
+    Fd dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() >= 0) {
+      ::fsync(dir.get());
+    }
   }
   return true;
+}
+
+void sync_filesystem(const std::string& webroot) {
+  Fd dir(::open(webroot.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0 || ::syncfs(dir.get()) != 0) {
+    throw std::runtime_error(system_error("sync the file system of", webroot, errno));
+  }
 }
 
 }  // namespace stsctl
