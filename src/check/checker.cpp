@@ -494,17 +494,7 @@ CheckReport run_checks(const CheckOptions& options, const std::vector<CheckTarge
     }
     // MX host addresses come from the same resolver as everything else
     // (connect_to, for tests, takes precedence inside probe_smtp).
-    std::vector<std::pair<std::shared_future<DnsAnswer>, std::shared_future<DnsAnswer>>> lookups;
-    for (const auto& host : unique) {
-      lookups.emplace_back(dns.lookup_async(host, "A"), dns.lookup_async(host, "AAAA"));
-    }
-    std::vector<std::vector<std::string>> addresses;
-    for (auto& [a, aaaa] : lookups) {
-      std::vector<std::string> list = a.get().records;
-      const auto& v6 = aaaa.get().records;
-      list.insert(list.end(), v6.begin(), v6.end());
-      addresses.push_back(list);
-    }
+    std::vector<HostAddresses> addresses = resolve_addresses(dns, unique);
     // Hosts without an address are reported, not handed to getaddrinfo().
     std::vector<std::string> probe_hosts;
     std::vector<std::vector<std::string>> probe_addresses;
@@ -515,14 +505,14 @@ CheckReport run_checks(const CheckOptions& options, const std::vector<CheckTarge
       const std::string port = std::to_string(options.smtp_options.port);
       bool mapped =
           map.count(unique[i]) > 0 || map.count(unique[i] + ":" + port) > 0 || map.count(":" + port) > 0;
-      if (!mapped && addresses[i].empty()) {
+      if (!mapped && addresses[i].addresses.empty()) {
         results[i].host = unique[i];
         results[i].error = "MX host " + unique[i] + " has no A or AAAA record (" +
-                           std::string(to_string(lookups[i].first.get().status)) + ")";
+                           std::string(to_string(addresses[i].a_status)) + ")";
         continue;
       }
       probe_hosts.push_back(unique[i]);
-      probe_addresses.push_back(addresses[i]);
+      probe_addresses.push_back(addresses[i].addresses);
       probe_index.push_back(i);
     }
     std::vector<SmtpResult> probed =

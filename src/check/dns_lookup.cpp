@@ -330,4 +330,21 @@ DnsAnswer DnsLookup::lookup(const std::string& name, const std::string& type) {
   return lookup_async(name, type).get();
 }
 
+std::vector<HostAddresses> resolve_addresses(DnsLookup& dns, const std::vector<std::string>& hosts) {
+  std::vector<std::pair<std::shared_future<DnsAnswer>, std::shared_future<DnsAnswer>>> lookups;
+  for (const auto& host : hosts) {
+    lookups.emplace_back(dns.lookup_async(host, "A"), dns.lookup_async(host, "AAAA"));
+  }
+  std::vector<HostAddresses> out;
+  for (auto& [a, aaaa] : lookups) {
+    HostAddresses host;
+    host.addresses = a.get().records;
+    host.a_status = a.get().status;
+    const auto& v6 = aaaa.get().records;
+    host.addresses.insert(host.addresses.end(), v6.begin(), v6.end());
+    out.push_back(std::move(host));
+  }
+  return out;
+}
+
 }  // namespace stsctl

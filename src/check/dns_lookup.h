@@ -71,4 +71,13 @@ class DnsLookup {
 /// and port (default 53). Throws std::invalid_argument when malformed.
 std::pair<std::string, uint16_t> parse_resolver_address(const std::string& text);
 
+struct HostAddresses {
+  std::vector<std::string> addresses;  // A then AAAA records; empty when none
+  DnsStatus a_status = DnsStatus::Ok;  // of the A lookup, to say why there are none
+};
+
+/// The addresses of each host (A and AAAA looked up in parallel), in the
+/// order of `hosts`.
+std::vector<HostAddresses> resolve_addresses(DnsLookup& dns, const std::vector<std::string>& hosts);
+
 }  // namespace stsctl

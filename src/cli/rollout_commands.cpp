@@ -102,16 +102,9 @@ std::string starttls_gate(const Config& config, const std::string& domain, DnsLo
   if (hosts.empty()) {
     return "starttls: " + domain + " has no MX host to check";
   }
-  std::vector<std::pair<std::shared_future<DnsAnswer>, std::shared_future<DnsAnswer>>> lookups;
-  for (const auto& host : hosts) {
-    lookups.emplace_back(dns.lookup_async(host, "A"), dns.lookup_async(host, "AAAA"));
-  }
   std::vector<std::vector<std::string>> addresses;
-  for (auto& [a, aaaa] : lookups) {
-    std::vector<std::string> list = a.get().records;
-    const auto& v6 = aaaa.get().records;
-    list.insert(list.end(), v6.begin(), v6.end());
-    addresses.push_back(list);
+  for (auto& host : resolve_addresses(dns, hosts)) {
+    addresses.push_back(std::move(host.addresses));
   }
   SmtpOptions options;
   options.port = gates.smtp_port;

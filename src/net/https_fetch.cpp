@@ -1,5 +1,7 @@
 #include "net/https_fetch.h"
 
+#include "dns/name.h"
+
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -32,15 +34,6 @@ constexpr const char* k_user_agent = "stsctl/0.1";
 void global_init() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string normalise_domain(std::string domain) {
-  while (!domain.empty() && domain.back() == '.') {
-    domain.pop_back();
-  }
-  std::transform(domain.begin(), domain.end(), domain.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return domain;
 }
 
 std::string trim(const std::string& text) {
@@ -119,7 +112,7 @@ CURLcode on_ssl_ctx(CURL* /*easy*/, void* ssl_ctx, void* user) {
 std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOptions& options) {
   global_init();
   auto transfer = std::make_unique<Transfer>();
-  transfer->result.url = "https://mta-sts." + normalise_domain(domain) + "/.well-known/mta-sts.txt";
+  transfer->result.url = "https://mta-sts." + normalize_name(domain) + "/.well-known/mta-sts.txt";
   transfer->max_bytes = options.max_bytes;
   transfer->ca_file = options.ca_file;
   transfer->easy.reset(curl_easy_init());

@@ -1,5 +1,7 @@
 #include "publish/webroot.h"
 
+#include "dns/name.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,15 +19,6 @@ namespace {
 
 std::string system_error(const std::string& verb, const std::string& path, int error) {
   return "failed to " + verb + " '" + path + "' (" + std::strerror(error) + ")";
-}
-
-std::string normalise_domain(std::string domain) {
-  while (!domain.empty() && domain.back() == '.') {
-    domain.pop_back();
-  }
-  std::transform(domain.begin(), domain.end(), domain.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return domain;
 }
 
 // Closes the descriptor on scope exit.
@@ -111,7 +104,7 @@ std::string policy_path(const std::string& webroot, const std::string& domain) {
   while (root.size() > 1 && root.back() == '/') {
     root.pop_back();
   }
-  return root + "/mta-sts." + normalise_domain(domain) + "/.well-known/mta-sts.txt";
+  return root + "/mta-sts." + normalize_name(domain) + "/.well-known/mta-sts.txt";
 }
 
 std::string read_policy_file(const std::string& webroot, const std::string& domain) {

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -297,6 +298,24 @@ bool have_program(const std::string& name) {
     }
   }
   return false;
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
+    text.replace(pos, from.size(), to);
+  }
+  return text;
+}
+
+std::string sts_id(const std::vector<std::string>& txt_answers) {
+  static const std::regex k_id("v=STSv1; id=([A-Za-z0-9]+)");
+  std::smatch match;
+  for (const auto& value : txt_answers) {
+    if (std::regex_search(value, match, k_id)) {
+      return match[1];
+    }
+  }
+  return "";
 }
 
 }  // namespace stsctl::test

@@ -70,6 +70,12 @@ CommandResult run_stsctl(const std::vector<std::string>& args, const std::string
 /// Path of a file in the source tree, e.g. source_path("examples/quickstart/stsctl.yaml").
 std::string source_path(const std::string& relative);
 
+/// `text` with every `from` replaced by `to` (config templates in tests).
+std::string replace_all(std::string text, const std::string& from, const std::string& to);
+
+/// The id of the first "v=STSv1; id=..." among TXT answers; "" when none.
+std::string sts_id(const std::vector<std::string>& txt_answers);
+
 /// True when an executable is on PATH (or at an absolute path).
 bool have_program(const std::string& name);
 

@@ -12,12 +12,6 @@ using namespace stsctl::test;
 
 namespace {
 
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
-    text.replace(pos, from.size(), to);
-  }
-  return text;
-}
 
 /// Z1 is a primary, Z2 its alias; both zones in PowerDNS.
 std::string make_config(const PdnsServer& pdns, const std::string& z1, const std::string& z2,
@@ -49,15 +43,6 @@ publish:
   return config;
 }
 
-std::string sts_id(const std::vector<std::string>& txt) {
-  std::smatch match;
-  for (const auto& value : txt) {
-    if (std::regex_search(value, match, std::regex("v=STSv1; id=([A-Za-z0-9]+)"))) {
-      return match[1];
-    }
-  }
-  return "";
-}
 
 }  // namespace
 

@@ -16,12 +16,6 @@ namespace {
 const std::string k_z1 = "primary.test";
 const std::string k_z2 = "alias.test";
 
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
-    text.replace(pos, from.size(), to);
-  }
-  return text;
-}
 
 struct ConfigOptions {
   std::string mode = "testing";
@@ -65,15 +59,6 @@ publish:
   return config;
 }
 
-std::string sts_id(const std::vector<std::string>& txt) {
-  std::smatch match;
-  for (const auto& value : txt) {
-    if (std::regex_search(value, match, std::regex("v=STSv1; id=([A-Za-z0-9]+)"))) {
-      return match[1];
-    }
-  }
-  return "";
-}
 
 bool contains(const std::vector<std::string>& values, const std::string& value) {
   return std::find(values.begin(), values.end(), value) != values.end();

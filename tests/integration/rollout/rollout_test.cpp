@@ -17,22 +17,7 @@ using namespace stsctl::test;
 
 namespace {
 
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
-    text.replace(pos, from.size(), to);
-  }
-  return text;
-}
 
-std::string sts_id(const std::vector<std::string>& txt) {
-  std::smatch match;
-  for (const auto& value : txt) {
-    if (std::regex_search(value, match, std::regex("v=STSv1; id=([A-Za-z0-9]+)"))) {
-      return match[1];
-    }
-  }
-  return "";
-}
 
 struct Scenario {
   PdnsServer pdns;
