@@ -304,6 +304,20 @@ Deployment build_deployment(Context& context, StateStore& state, const DeployInp
     }
   }
 
+  for (const auto& [name, decision] : deployment.decisions) {
+    const DomainConfig* domain = config.find_domain(name);
+    if (!domain->retire || decision.retired_out) {
+      continue;
+    }
+    // RFC 8461 section 8.3: the records go only once every policy a sender
+    // may hold has expired.
+    int64_t until = decision.previous && decision.previous->retiring_until && !decision.id.bumped
+                        ? *decision.previous->retiring_until
+                        : retirement_ends_at(versions_of(state, name), now);
+    deployment.warnings.push_back({name, "retiring: publishes mode none; its records are deleted on the first "
+                                         "apply after " + format_rfc3339(until)});
+  }
+
   deployment.hold = input.hold_ids;
   compute_desired(config, deployment);
   read_live(config, deployment);
@@ -501,8 +515,8 @@ std::string format_plan_markdown(const Deployment& deployment, int64_t) {
 
 int run_plan(Context& context, const std::string& format, bool detailed_exitcode) {
   const Config& config = context.config();
-  StateStore state(config.state_path);
-  Deployment deployment = build_deployment(context, state, {}, false);
+  auto state = StateStore::open_for_reading(config.state_path);  // plan never writes state
+  Deployment deployment = build_deployment(context, *state, {}, false);
   int64_t now = context.now();
   if (context.json() || format == "json") {
     std::cout << format_plan_json(deployment, now);

@@ -120,8 +120,8 @@ int run_render_zone(Context& context, const std::string& output_dir) {
 
 int run_render_policy(Context& context, const std::string& output_dir) {
   const Config& config = context.config();
-  StateStore state(config.state_path);
-  std::vector<DomainPolicy> policies = current_policies(config, state);
+  auto state = StateStore::open_for_reading(config.state_path);
+  std::vector<DomainPolicy> policies = current_policies(config, *state);
   nlohmann::json json_out = nlohmann::json::array();
   size_t files_written = 0;
   size_t files_unchanged = 0;

@@ -133,7 +133,10 @@ int run_promote(Context& context, const PromoteOptions& options) {
   std::map<std::string, std::string> gate_failures;
   std::unique_ptr<DnsLookup> dns;  // made when a domain first reaches the STARTTLS gate
   {
-    StateStore state(config.state_path);
+    // A dry run must not create the database either.
+    auto store = options.dry_run ? StateStore::open_for_reading(config.state_path)
+                                 : std::make_unique<StateStore>(config.state_path);
+    StateStore& state = *store;
     for (const auto& domain : config.domains) {
       if (!options.domain.empty() && domain.name != options.domain) {
         continue;
@@ -209,8 +212,8 @@ int run_promote(Context& context, const PromoteOptions& options) {
     input.stage_overrides[candidate.domain] = candidate.to_stage;
   }
   if (options.dry_run) {
-    StateStore state(config.state_path);
-    Deployment deployment = build_deployment(context, state, input, options.force);
+    auto state = StateStore::open_for_reading(config.state_path);
+    Deployment deployment = build_deployment(context, *state, input, options.force);
     std::cout << (context.json() ? format_plan_json(deployment, now) : format_plan_text(deployment, now));
     return deployment.errors.empty()
                ? (deployment.blocked.empty() && gate_failures.empty() ? k_exit_ok : k_exit_guard)
@@ -242,7 +245,8 @@ int run_promote(Context& context, const PromoteOptions& options) {
 
 int run_status(Context& context) {
   const Config& config = context.config();
-  StateStore state(config.state_path);
+  auto store = StateStore::open_for_reading(config.state_path);
+  const StateStore& state = *store;
   nlohmann::json rows = nlohmann::json::array();
   std::ostringstream table;
   table << std::left << std::setw(28) << "DOMAIN" << std::setw(9) << "MODE" << std::setw(10) << "MAX_AGE"

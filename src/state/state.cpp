@@ -1,5 +1,7 @@
 #include "state/state.h"
 
+#include <sys/stat.h>
+
 #include <sqlite3.h>
 
 #include <fcntl.h>
@@ -334,7 +336,9 @@ StateStore::StateStore(const std::string& path) : m_impl(std::make_unique<Impl>(
   sqlite3_busy_timeout(raw, k_busy_timeout_ms);
   {
     Impl::Stmt q(*m_impl, "PRAGMA journal_mode = WAL");
-    if (q.step() && q.text(0) != "wal") {
+    // An in-memory database (":memory:", used for read-only runs before the
+    // first apply) has no journal file to put in WAL mode.
+    if (q.step() && q.text(0) != "wal" && !(path == ":memory:" && q.text(0) == "memory")) {
       throw StateError("failed to open state database '" + path + "' (cannot use WAL journal mode, got '" +
                        q.text(0) + "')");
     }
@@ -348,6 +352,11 @@ StateStore::StateStore(const std::string& path) : m_impl(std::make_unique<Impl>(
 }
 
 StateStore::~StateStore() = default;
+
+std::unique_ptr<StateStore> StateStore::open_for_reading(const std::string& path) {
+  struct stat info {};
+  return std::make_unique<StateStore>(::stat(path.c_str(), &info) == 0 ? path : ":memory:");
+}
 
 std::optional<DomainState> StateStore::domain(const std::string& name) const {
   return m_impl->read_domain(name);

@@ -58,6 +58,11 @@ struct PublishedPolicyRecord {
 
 class StateStore {
  public:
+  /// Opens `path` when it exists, else an empty in-memory store: for commands
+  /// that only read state (plan, status, promote --dry-run), which must not
+  /// create the database.
+  static std::unique_ptr<StateStore> open_for_reading(const std::string& path);
+
   /// Opens or creates the database at `path` (schema created/migrated; WAL
   /// journal, waits up to 30 s for another process's write transaction).
   /// Throws StateError naming the path and SQLite's message, also for a

@@ -153,6 +153,17 @@ TEST_CASE("validate --json on a good config, and global options after the subcom
   CHECK(result.out.find("\"domains\":2") != std::string::npos);
 }
 
+TEST_CASE("read-only commands do not create the state database") {
+  TempDir dir("cli-readonly");
+  write_file(dir.file("stsctl.yaml"), k_simple_config);
+  auto status = run_stsctl({"-c", dir.file("stsctl.yaml"), "status", "--json"});
+  CHECK(status.exit_code == 0);
+  CHECK(status.out.find("\"published\": false") != std::string::npos);
+  auto policy = run_stsctl({"-c", dir.file("stsctl.yaml"), "render", "policy"});
+  CHECK(policy.exit_code == 0);
+  CHECK_FALSE(file_exists(dir.file("stsctl.db")));
+}
+
 TEST_CASE("apply refuses to run without --yes when stdin is not a terminal") {
   TempDir dir("cli-apply");
   write_file(dir.file("stsctl.yaml"), k_simple_config);
