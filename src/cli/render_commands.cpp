@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 
 namespace stsctl {
 
@@ -36,7 +37,19 @@ std::vector<DomainPolicy> current_policies(const Config& config, const StateStor
   return policies;
 }
 
+/// Writes `content` to `path` via a temporary file and rename, unless the
+/// file already holds exactly that: replacing a file by rename makes ext4
+/// flush it, which dominated re-rendering 100,000 zone files.
 void write_atomically(const std::string& path, const std::string& content) {
+  {
+    std::ifstream existing(path, std::ios::binary);
+    if (existing) {
+      std::string current((std::istreambuf_iterator<char>(existing)), std::istreambuf_iterator<char>());
+      if (current == content) {
+        return;
+      }
+    }
+  }
   std::string temp = path + ".tmp";
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);

@@ -1,7 +1,6 @@
 #include "config/load.h"
 
 #include <arpa/inet.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,6 +16,7 @@
 
 #include "config/edit_distance.h"
 #include "config/values.h"
+#include "config/yaml_tree.h"
 #include "dns/name.h"
 
 namespace stsctl {
@@ -107,9 +107,9 @@ bool is_secret_key(const std::string& raw) {
          name.find("password") != std::string::npos || name.find("token") != std::string::npos;
 }
 
-std::string type_name(const YAML::Node& node) {
+std::string type_name(const yaml::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Scalar: {
+    case yaml::NodeType::Scalar: {
       if (node.Tag() == "?") {
         const std::string& text = node.Scalar();
         char* end = nullptr;
@@ -125,9 +125,9 @@ std::string type_name(const YAML::Node& node) {
       }
       return "a string";
     }
-    case YAML::NodeType::Sequence:
+    case yaml::NodeType::Sequence:
       return "a list";
-    case YAML::NodeType::Map:
+    case yaml::NodeType::Map:
       return "a map";
     default:
       return "nothing";
@@ -159,14 +159,14 @@ bool is_env_name(const std::string& name) {
 
 struct Entry {
   std::string name;
-  YAML::Node key;
-  YAML::Node value;
+  yaml::Node key;
+  yaml::Node value;
   std::string path;
 };
 
 // Where to point at a value: its own mark, or its key's when the value is
-// empty (yaml-cpp gives an empty value the mark of the next token).
-YAML::Mark value_mark(const Entry& entry) {
+// empty (an empty value has the mark of the next token, as in yaml-cpp).
+yaml::Mark value_mark(const Entry& entry) {
   return entry.value.IsNull() || entry.value.Mark().is_null() ? entry.key.Mark() : entry.value.Mark();
 }
 
@@ -203,7 +203,7 @@ struct Settings {
 struct PendingDomain {
   DomainConfig config;
   std::string path;
-  YAML::Mark key_mark;
+  yaml::Mark key_mark;
   MapView view;
   Settings own;
   const Entry* zone_entry = nullptr;
@@ -216,9 +216,9 @@ class Loader {
  public:
   Loader(std::string file, std::string base_dir) : m_file(std::move(file)), m_base_dir(std::move(base_dir)) {}
 
-  LoadResult run(const YAML::Node& root, const std::string& state_override);
+  LoadResult run(const yaml::Node& root, const std::string& state_override);
 
-  void error(const YAML::Mark& mark, const std::string& path, const std::string& message) {
+  void error(const yaml::Mark& mark, const std::string& path, const std::string& message) {
     Diagnostic diagnostic;
     diagnostic.file = m_file;
     if (!mark.is_null()) {
@@ -240,15 +240,15 @@ class Loader {
 
  private:
   // Generic readers: each reports its own errors and returns nullopt on error.
-  std::optional<MapView> read_map(const YAML::Node& node, const YAML::Mark& where, const std::string& path,
+  std::optional<MapView> read_map(const yaml::Node& node, const yaml::Mark& where, const std::string& path,
                                   const Keys& allowed, const std::string& hint,
                                   Secrets secrets = Secrets::Allowed);
-  void scan_secrets(const YAML::Node& node, const std::string& path, Secrets secrets);
-  std::optional<std::vector<std::pair<YAML::Node, std::string>>> read_list(const Entry& entry,
+  void scan_secrets(const yaml::Node& node, const std::string& path, Secrets secrets);
+  std::optional<std::vector<std::pair<yaml::Node, std::string>>> read_list(const Entry& entry,
                                                                            const std::string& hint);
   std::optional<std::string> read_string(const Entry& entry, const std::string& what = "a string");
   std::optional<std::string> read_nonempty(const Entry& entry, const std::string& what);
-  std::optional<long long> read_integer(const YAML::Node& node, const YAML::Mark& mark,
+  std::optional<long long> read_integer(const yaml::Node& node, const yaml::Mark& mark,
                                         const std::string& path, const std::string& what);
   std::optional<uint32_t> read_ranged(const Entry& entry, long long low, long long high,
                                       const std::string& note, const std::string& what);
@@ -291,7 +291,7 @@ class Loader {
   std::set<std::string> m_declared_providers;
 };
 
-std::optional<MapView> Loader::read_map(const YAML::Node& node, const YAML::Mark& where,
+std::optional<MapView> Loader::read_map(const yaml::Node& node, const yaml::Mark& where,
                                         const std::string& path, const Keys& allowed, const std::string& hint,
                                         Secrets secrets) {
   if (!node.IsMap()) {
@@ -302,7 +302,7 @@ std::optional<MapView> Loader::read_map(const YAML::Node& node, const YAML::Mark
   MapView view;
   std::map<std::string, int> seen;  // key -> 1-based line of its first occurrence
   for (auto it = node.begin(); it != node.end(); ++it) {
-    YAML::Node key = it->first;  // the iterator yields a temporary pair: copy
+    yaml::Node key = it->first;  // the iterator yields a temporary pair: copy
     if (!key.IsScalar()) {
       error(key.Mark(), path, "keys must be plain names, got " + type_name(key));
       continue;
@@ -310,7 +310,7 @@ std::optional<MapView> Loader::read_map(const YAML::Node& node, const YAML::Mark
     Entry entry{key.Scalar(), key, it->second, join(path, key.Scalar())};
     auto first = seen.find(entry.name);
     if (first != seen.end()) {
-      // yaml-cpp keeps both pairs silently; the first one would win a lookup.
+      // The tree keeps both pairs silently; the first one would win a lookup.
       error(key.Mark(), entry.path,
             "duplicate key '" + entry.name + "' (first given on line " + std::to_string(first->second) + ")");
       continue;
@@ -337,7 +337,7 @@ std::optional<MapView> Loader::read_map(const YAML::Node& node, const YAML::Mark
   return view;
 }
 
-void Loader::scan_secrets(const YAML::Node& node, const std::string& path, Secrets secrets) {
+void Loader::scan_secrets(const yaml::Node& node, const std::string& path, Secrets secrets) {
   if (node.IsMap()) {
     for (auto it = node.begin(); it != node.end(); ++it) {
       std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
@@ -357,13 +357,13 @@ void Loader::scan_secrets(const YAML::Node& node, const std::string& path, Secre
   }
 }
 
-std::optional<std::vector<std::pair<YAML::Node, std::string>>> Loader::read_list(const Entry& entry,
+std::optional<std::vector<std::pair<yaml::Node, std::string>>> Loader::read_list(const Entry& entry,
                                                                                  const std::string& hint) {
   if (!entry.value.IsSequence()) {
     error(value_mark(entry), entry.path, "expected a list" + hint + ", got " + type_name(entry.value));
     return std::nullopt;
   }
-  std::vector<std::pair<YAML::Node, std::string>> items;
+  std::vector<std::pair<yaml::Node, std::string>> items;
   size_t index = 0;
   for (auto it = entry.value.begin(); it != entry.value.end(); ++it, ++index) {
     items.emplace_back(*it, index_path(entry.path, index));
@@ -388,7 +388,7 @@ std::optional<std::string> Loader::read_nonempty(const Entry& entry, const std::
   return text;
 }
 
-std::optional<long long> Loader::read_integer(const YAML::Node& node, const YAML::Mark& mark,
+std::optional<long long> Loader::read_integer(const yaml::Node& node, const yaml::Mark& mark,
                                               const std::string& path, const std::string& what) {
   if (!node.IsScalar()) {
     error(mark, path, "expected " + what + ", got " + type_name(node));
@@ -521,7 +521,7 @@ PolicyMode mode_from(const std::string& text) {
 void Loader::read_version(const MapView& root) {
   const Entry* entry = root.find("version");
   if (entry == nullptr) {
-    error(YAML::Mark(), "version", "version is required (write version: 1 at the top)");
+    error(yaml::Mark(), "version", "version is required (write version: 1 at the top)");
     m_diagnostics.back().line = 1;
     m_diagnostics.back().column = 1;
     return;
@@ -792,7 +792,7 @@ void Loader::check_provider(const Entry& entry, const std::string& name, const C
 
 void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* config) {
   if (entry == nullptr) {
-    error(YAML::Mark(), "domains",
+    error(yaml::Mark(), "domains",
           "domains is required (a map of mail domains, like example.net: {mx: [...]})");
     m_diagnostics.back().line = 1;
     m_diagnostics.back().column = 1;
@@ -1028,6 +1028,7 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
     }
   }
 
+  config->domains.reserve(config->domains.size() + pending.size());
   for (PendingDomain& domain : pending) {
     config->domains.push_back(std::move(domain.config));
   }
@@ -1490,7 +1491,7 @@ void Loader::read_publish(const Entry& entry, Config* config) {
   }
 }
 
-LoadResult Loader::run(const YAML::Node& root, const std::string& state_override) {
+LoadResult Loader::run(const yaml::Node& root, const std::string& state_override) {
   LoadResult result;
   Config& config = result.config;
   config.file = m_file;
@@ -1498,7 +1499,7 @@ LoadResult Loader::run(const YAML::Node& root, const std::string& state_override
   config.state_path = resolve("stsctl.db");
 
   if (root.IsNull()) {
-    error(YAML::Mark(), "", "the config is empty: it needs at least version: 1 and domains");
+    error(yaml::Mark(), "", "the config is empty: it needs at least version: 1 and domains");
     m_diagnostics.back().line = 1;
     m_diagnostics.back().column = 1;
     result.diagnostics = take_diagnostics();
@@ -1549,19 +1550,14 @@ LoadResult Loader::run(const YAML::Node& root, const std::string& state_override
 LoadResult parse_and_load(const std::string& text, const std::string& display_name,
                           const std::string& base_dir, const std::string& state_override) {
   Loader loader(display_name, base_dir);
-  YAML::Node root;
+  yaml::Node root;
   try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
+    root = yaml::load(text);
+  } catch (const yaml::ParseError& e) {
     loader.error(e.mark, "", "YAML syntax error: " + e.msg);
     LoadResult result;
     result.config.file = display_name;
     result.config.base_dir = base_dir;
-    result.diagnostics = loader.take_diagnostics();
-    return result;
-  } catch (const YAML::Exception& e) {
-    loader.error(e.mark, "", "YAML error: " + e.msg);
-    LoadResult result;
     result.diagnostics = loader.take_diagnostics();
     return result;
   }
