@@ -696,7 +696,7 @@ int run_apply(Context& context, const ApplyOptions& options) {
       continue;
     }
     auto override_it = options.input.stage_overrides.find(name);
-    if (override_it != options.input.stage_overrides.end() && decision.id.bumped) {
+    if (override_it != options.input.stage_overrides.end() && !decision.held) {
       state.set_stage(name, override_it->second, now);
     }
     if (domain->retire && decision.id.bumped && !decision.retired_out) {
