@@ -218,6 +218,54 @@ std::string join_values(const std::optional<RRset>& rrset) {
 
 }  // namespace
 
+namespace {
+
+/// The id format an existing id was made in (by its shape).
+IdFormat format_of(const std::string& id) {
+  if (id.size() == 10) {
+    return IdFormat::Serial;
+  }
+  return id.size() == 32 ? IdFormat::Hash : IdFormat::Timestamp;
+}
+
+}  // namespace
+
+Config with_removed_domains(const Config& config, const StateStore& state,
+                            const std::map<std::string, DomainState>& known, Deployment& deployment) {
+  Config effective = config;
+  for (const auto& [name, row] : known) {
+    if (config.find_domain(name) != nullptr) {
+      continue;
+    }
+    if (row.zone.empty() || config.providers.count(row.provider) == 0) {
+      deployment.warnings.push_back(
+          {name, name + " is in the state database but not in the config, and where its records live is not "
+                        "known (provider '" + row.provider + "'); they are left alone. Put it back with "
+                        "`retire: true` to remove MTA-STS safely (RFC 8461 section 8.3)"});
+      continue;
+    }
+    // Removed from the config: retire it as if it said `retire: true`.
+    DomainConfig domain;
+    domain.name = name;
+    domain.zone = row.zone;
+    domain.provider = row.provider;
+    domain.mode = PolicyMode::None;
+    domain.mode_pinned = true;
+    domain.retire = true;
+    domain.id_format = format_of(row.policy_id);
+    auto history = versions_of(state, name);
+    if (!history.empty()) {
+      domain.mx = history.back().policy.mx;
+    }
+    effective.domains.push_back(domain);
+    deployment.removed.insert(name);
+    deployment.warnings.push_back({name, name + " was removed from the config: retiring it (mode none)"});
+  }
+  std::sort(effective.domains.begin(), effective.domains.end(),
+            [](const DomainConfig& a, const DomainConfig& b) { return a.name < b.name; });
+  return effective;
+}
+
 size_t Deployment::change_count() const {
   size_t count = 0;
   for (const auto& [zone, work] : zones) {
@@ -249,13 +297,14 @@ std::map<std::string, std::vector<std::string>> policy_hosts(const Config& confi
 }
 
 Deployment build_deployment(Context& context, StateStore& state, const DeployInput& input, bool force) {
-  const Config& config = context.config();
   int64_t now = context.now();
   Deployment deployment;
+  const auto known = state.all_domains();
+  deployment.config = with_removed_domains(context.config(), state, known, deployment);
+  const Config& config = deployment.config;
 
   std::vector<DomainPolicy> policies;
   std::map<std::string, IdFormat> formats;
-  const auto known = state.all_domains();
   for (const auto& domain : config.domains) {
     if (domain.is_alias()) {
       continue;
@@ -292,15 +341,16 @@ Deployment build_deployment(Context& context, StateStore& state, const DeployInp
                                   "': one zone has one provider");
     }
     work.domains.push_back(domain.name);
+    const DomainDecision* decision =
+        deployment.decisions.count(domain.name) != 0 ? &deployment.decisions.at(domain.name) : nullptr;
+    if (deployment.removed.count(domain.name) != 0 && !(decision != nullptr && decision->retired_out)) {
+      // Its other records (policy host, TLS-RPT) are not known any more: only
+      // the id changes until the retirement is over, then all owned RRsets go.
+      work.owned_keys.push_back({"_mta-sts." + domain.name + ".", RRType::TXT});
+      continue;
+    }
     for (const auto& key : owned_rrsets(domain.name)) {
       work.owned_keys.push_back(key);
-    }
-  }
-  for (const auto& [name, row] : known) {
-    if (config.find_domain(name) == nullptr) {
-      deployment.warnings.push_back(
-          {name, name + " is in the state database but not in the config; its records are left alone. To remove "
-                        "MTA-STS safely, put it back with `retire: true` (RFC 8461 section 8.3)"});
     }
   }
 
@@ -603,14 +653,14 @@ std::map<std::string, std::string> verify_live(const Config& config, const Deplo
 }  // namespace
 
 int run_apply(Context& context, const ApplyOptions& options) {
-  const Config& config = context.config();
   int64_t now = context.now();
   if (!options.yes && !interactive_terminal()) {
     throw CliError("apply: refusing to change DNS without --yes when stdin is not a terminal");
   }
-  StateLock lock(config.state_path);
-  StateStore state(config.state_path);
+  StateLock lock(context.config().state_path);
+  StateStore state(context.config().state_path);
   Deployment deployment = build_deployment(context, state, options.input, options.force);
+  const Config& config = deployment.config;  // includes domains removed from the file, retiring
   if (!deployment.errors.empty()) {
     std::cout << format_plan_text(deployment, now);
     std::cerr << "apply: nothing was changed because of the errors above\n";
@@ -694,6 +744,11 @@ int run_apply(Context& context, const ApplyOptions& options) {
     const DomainConfig* domain = config.find_domain(name);
     if (failed_zones.count(domain->zone) != 0) {
       continue;
+    }
+    bool moved = !decision.previous || decision.previous->zone != domain->zone ||
+                 decision.previous->provider != domain->provider;
+    if (moved && (decision.id.bumped || decision.previous)) {
+      state.set_location(name, domain->zone, domain->provider);
     }
     auto override_it = options.input.stage_overrides.find(name);
     if (override_it != options.input.stage_overrides.end() && !decision.held) {

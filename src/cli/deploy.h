@@ -65,10 +65,17 @@ struct Deployment {
   std::vector<Blocked> blocked;
   std::vector<std::string> errors;  // read failures etc.
   std::set<std::string> hold;       // policy domains whose id a guard keeps
+  std::set<std::string> removed;    // in the state but not the config file: retiring
+  Config config;                    // the config file's, plus the removed domains
 
   size_t change_count() const;
   std::vector<const DomainDecision*> bumps() const;
 };
+
+/// The config plus a retiring entry for each domain the state knows (with its
+/// zone and provider) that the file no longer lists; warns about the others.
+Config with_removed_domains(const Config& config, const StateStore& state,
+                            const std::map<std::string, DomainState>& known, Deployment& deployment);
 
 /// Builds the whole deployment: decisions from state (read-only), desired
 /// records, live reads from every provider, plans and the MX guards.

@@ -21,7 +21,7 @@ namespace {
 
 // Version 1: meta, domains, history. Bump and add a migration step in
 // migrate() for every schema change; never edit a released step.
-constexpr int k_schema_version = 1;
+constexpr int k_schema_version = 2;
 constexpr int k_busy_timeout_ms = 30000;
 
 struct DbClose {
@@ -216,7 +216,14 @@ struct StateStore::Impl {
       exec(k_schema_v1, "create the schema of");
       exec("DELETE FROM meta; INSERT INTO meta (schema_version) VALUES (1)", "create the schema of");
     }
-    // Future steps: if (version < 2) { ...; UPDATE meta SET schema_version = 2; }
+    if (version < 2) {
+      // Where a domain's records live, so a domain removed from the config
+      // can still be retired (RFC 8461 section 8.3).
+      exec("ALTER TABLE domains ADD COLUMN zone TEXT NOT NULL DEFAULT '';"
+           "ALTER TABLE domains ADD COLUMN provider TEXT NOT NULL DEFAULT '';"
+           "UPDATE meta SET schema_version = 2",
+           "migrate the schema of");
+    }
     txn.commit();
   }
 
@@ -224,7 +231,7 @@ struct StateStore::Impl {
     Stmt q(*this,
            "SELECT domain, policy_hash, policy_id, mode, max_age, stage, stage_since, updated_at, "
            "retiring_until, "
-           "gate_status, last_check FROM domains WHERE domain = ?1");
+           "gate_status, last_check, zone, provider FROM domains WHERE domain = ?1");
     q.bind(1, name);
     if (!q.step()) {
       return std::nullopt;
@@ -247,6 +254,8 @@ struct StateStore::Impl {
     }
     d.gate_status = q.text(9);
     d.last_check = q.integer(10);
+    d.zone = q.text(11);
+    d.provider = q.text(12);
     return d;
   }
 
@@ -367,7 +376,7 @@ std::map<std::string, DomainState> StateStore::all_domains() const {
   Impl::Stmt q(
       *m_impl,
       "SELECT domain, policy_hash, policy_id, mode, max_age, stage, stage_since, updated_at, retiring_until, "
-      "gate_status, last_check FROM domains ORDER BY domain");
+      "gate_status, last_check, zone, provider FROM domains ORDER BY domain");
   std::map<std::string, DomainState> out;
   while (q.step()) {
     DomainState d = m_impl->row_to_domain(q);
@@ -423,6 +432,11 @@ void StateStore::record_published(const std::vector<PublishedPolicyRecord>& reco
     m_impl->record(r.domain, r.id, r.hash, r.policy, r.policy_text, now_unix);
   }
   txn.commit();
+}
+
+void StateStore::set_location(const std::string& domain, const std::string& zone, const std::string& provider) {
+  m_impl->update_domain("UPDATE domains SET zone = ?2, provider = ?3 WHERE domain = ?1", domain,
+                        [&](Impl::Stmt& q) { q.bind(2, zone).bind(3, provider); });
 }
 
 void StateStore::set_stage(const std::string& domain, int stage, int64_t since_unix) {

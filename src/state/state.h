@@ -34,6 +34,8 @@ struct DomainState {
   std::optional<int64_t> retiring_until;  // set while a retired domain's mode-none policy ages out
   std::string gate_status;       // last promotion gate result (human text), empty if none
   int64_t last_check = 0;        // 0 when never checked
+  std::string zone;              // where its records live ("" before schema 2)
+  std::string provider;
 };
 
 struct HistoryEntry {
@@ -96,6 +98,8 @@ class StateStore {
   /// Each setter is one write transaction. set_stage, set_gate_status and
   /// set_retiring_until throw StateError when the domain has no row yet;
   /// set_last_check and forget_domain are then no-ops.
+  /// Remembers the zone and provider of a domain (no-op without a row).
+  void set_location(const std::string& domain, const std::string& zone, const std::string& provider);
   void set_stage(const std::string& domain, int stage, int64_t since_unix);
   void set_gate_status(const std::string& domain, const std::string& status);
   void set_retiring_until(const std::string& domain, std::optional<int64_t> until_unix);

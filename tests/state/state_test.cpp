@@ -112,10 +112,25 @@ TEST_CASE("a new state database is created and reopened", "[state]") {
   CHECK(again.all_domains().size() == 1);
 
   RawDb raw(path);
-  CHECK(raw.scalar("SELECT schema_version FROM meta") == "1");
+  CHECK(raw.scalar("SELECT schema_version FROM meta") == "2");
   CHECK(raw.scalar("SELECT count(*) FROM meta") == "1");
   CHECK(raw.scalar("PRAGMA journal_mode") == "wal");
   CHECK(raw.scalar("SELECT mode FROM domains") == "testing");
+}
+
+TEST_CASE("a domain's zone and provider are remembered", "[state]") {
+  TempDir dir("state");
+  StateStore store(dir.file("stsctl.db"));
+  store.resolve_and_record({policy_for("shop.example.net")}, {}, k_now);
+  CHECK(store.domain("shop.example.net")->zone.empty());
+  store.set_location("shop.example.net", "example.net", "pdns");
+  store.set_location("unknown.example", "example", "pdns");  // no row: nothing happens
+  const auto d = store.domain("shop.example.net");
+  REQUIRE(d);
+  CHECK(d->zone == "example.net");
+  CHECK(d->provider == "pdns");
+  CHECK(store.all_domains().at("shop.example.net").provider == "pdns");
+  CHECK_FALSE(store.domain("unknown.example").has_value());
 }
 
 TEST_CASE("state errors name the database path and SQLite's message", "[state]") {

@@ -268,3 +268,34 @@ TEST_CASE("retirement: mode none with a new id, records deleted after the longes
   CHECK(s.pdns.query("mta-sts." + s.zones[0], "A").empty());
   CHECK(s.pdns.query(s.zones[0], "MX") == std::vector<std::string>{"10 mail." + s.zones[0] + "."});
 }
+
+TEST_CASE("a domain removed from the config is retired, not deleted at once") {
+  Scenario s({"keep", "gone"});
+  s.write_config("  Z0: {mx: [mail.Z0], policy: {mode: enforce, max_age: 604800}}\n"
+                 "  Z1: {mx: [mail.Z1], policy: {mode: enforce, max_age: 604800}}\n");
+  REQUIRE(s.run("2026-01-01T00:00:00Z", {"apply", "--yes"}).exit_code == 0);
+  REQUIRE(s.dns_id(1) == "20260101000000");
+
+  s.write_config("  Z0: {mx: [mail.Z0], policy: {mode: enforce, max_age: 604800}}\n");
+  auto plan = s.run("2026-02-01T00:00:00Z", {"plan"});
+  INFO(plan.out << plan.err);
+  CHECK(plan.out.find(s.zones[1] + " was removed from the config: retiring it") != std::string::npos);
+  CHECK(plan.out.find("deleted on the first apply after 2026-02-08T00:00:00Z") != std::string::npos);
+
+  auto retire = s.run("2026-02-01T00:00:00Z", {"apply", "--yes"});
+  INFO(retire.out << retire.err);
+  REQUIRE(retire.exit_code == 0);
+  CHECK(s.dns_id(1) == "20260201000000");
+  CHECK(s.served_policy(1).find("mode: none\r\n") != std::string::npos);
+  CHECK(s.pdns.query("mta-sts." + s.zones[1], "A") == std::vector<std::string>{"192.0.2.40"});
+  CHECK(s.dns_id(0) == "20260101000000");
+
+  auto done = s.run("2026-02-09T00:00:00Z", {"apply", "--yes"});
+  INFO(done.out << done.err);
+  CHECK(done.exit_code == 0);
+  CHECK(s.pdns.query("_mta-sts." + s.zones[1], "TXT").empty());
+  CHECK(s.pdns.query("mta-sts." + s.zones[1], "A").empty());
+  CHECK(s.dns_id(0) == "20260101000000");
+  auto again = s.run("2026-02-10T00:00:00Z", {"plan", "--detailed-exitcode"});
+  CHECK(again.exit_code == 0);
+}
