@@ -1,4 +1,5 @@
 #include "check/smtp_starttls.h"
+#include "util/fd.h"
 
 #include "dns/name.h"
 
@@ -29,32 +30,6 @@ using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 using AddrInfoPtr = std::unique_ptr<addrinfo, decltype(&freeaddrinfo)>;
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : m_fd(fd) {}
-  ~Fd() {
-    if (m_fd >= 0) {
-      close(m_fd);
-    }
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return m_fd; }
-  void reset(int fd) {
-    if (m_fd >= 0) {
-      close(m_fd);
-    }
-    m_fd = fd;
-  }
-  int release() {
-    int fd = m_fd;
-    m_fd = -1;
-    return fd;
-  }
-
- private:
-  int m_fd;
-};
 
 struct Target {
   std::string host;

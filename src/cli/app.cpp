@@ -18,9 +18,11 @@ namespace {
 /// Global options are accepted before or after the subcommand.
 void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.add_option("-c,--config", options.config_path, "Config file")->capture_default_str();
-  app.add_option("--state", options.state_path, "State database (default: from the config, stsctl.db beside it)");
+  app.add_option("--state", options.state_path,
+                 "State database (default: from the config, stsctl.db beside it)");
   app.add_flag("--json", options.json, "Machine-readable output on stdout");
-  app.add_option("--now", options.now_text, "Evaluate as if the time were this (RFC 3339), e.g. 2026-12-01T00:00:00Z");
+  app.add_option("--now", options.now_text,
+                 "Evaluate as if the time were this (RFC 3339), e.g. 2026-12-01T00:00:00Z");
   app.add_flag("-v,--verbose", options.verbosity, "More output on stderr (repeatable)");
 }
 
@@ -47,7 +49,8 @@ int run_cli(int argc, char** argv) {
   auto* render = app.add_subcommand("render", "Render zone fragments, policy files or web-server config");
   render->require_subcommand(1);
   std::string zone_dir, policy_dir, web_server, templates_dir, web_output;
-  auto* render_zone = render->add_subcommand("zone", "BIND zone-file fragments, one per zone (stdout without -o)");
+  auto* render_zone =
+      render->add_subcommand("zone", "BIND zone-file fragments, one per zone (stdout without -o)");
   render_zone->add_option("-o,--output", zone_dir, "Write DIR/<zone>.zone");
   auto* render_policy = render->add_subcommand("policy", "Policy files (stdout without -o)");
   render_policy->add_option("-o,--output", policy_dir, "Write DIR/mta-sts.D/.well-known/mta-sts.txt");
@@ -67,10 +70,12 @@ int run_cli(int argc, char** argv) {
 
   auto* apply = app.add_subcommand("apply", "Publish policies, then push DNS per zone, then record state");
   ApplyOptions apply_options;
-  apply->add_flag("-y,--yes", apply_options.yes, "Do not ask for confirmation (required when not on a terminal)");
+  apply->add_flag("-y,--yes", apply_options.yes,
+                  "Do not ask for confirmation (required when not on a terminal)");
   apply->add_flag("--force", apply_options.force, "Push even when the MX-coverage guard objects");
 
-  auto* promote = app.add_subcommand("promote", "Advance domains whose stage hold has passed and gates are green");
+  auto* promote =
+      app.add_subcommand("promote", "Advance domains whose stage hold has passed and gates are green");
   PromoteOptions promote_options;
   promote->add_option("--domain", promote_options.domain, "Only this domain");
   promote->add_flag("--dry-run", promote_options.dry_run, "Show what would happen; change nothing");
@@ -82,12 +87,17 @@ int run_cli(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "Live checks over DNS, HTTPS and SMTP STARTTLS");
   CheckCommandOptions check_options;
   check->add_option("domains", check_options.domains, "Domains to check (default: every configured domain)");
-  check->add_option("--resolver", check_options.resolver, "DNS server IP[:port] (default: the system resolver)");
+  check->add_option("--resolver", check_options.resolver,
+                    "DNS server IP[:port] (default: the system resolver)");
   check->add_option("--ca-file", check_options.ca_file, "Trust this CA (PEM) for HTTPS and SMTP");
-  check->add_option("--connect-to", check_options.connect_to, "HOST:PORT:ADDR:PORT, like curl --connect-to (repeatable)")
+  check
+      ->add_option("--connect-to", check_options.connect_to,
+                   "HOST:PORT:ADDR:PORT, like curl --connect-to (repeatable)")
       ->allow_extra_args(false);
-  check->add_option("--smtp-port", check_options.smtp_port, "SMTP port of the MX hosts")->capture_default_str();
-  check->add_option("--timeout", check_options.timeout_seconds, "Seconds per network step")->capture_default_str();
+  check->add_option("--smtp-port", check_options.smtp_port, "SMTP port of the MX hosts")
+      ->capture_default_str();
+  check->add_option("--timeout", check_options.timeout_seconds, "Seconds per network step")
+      ->capture_default_str();
   check->add_option("--parallel", check_options.parallel, "Domains checked at once")->capture_default_str();
   check->add_flag("--no-smtp", check_options.no_smtp, "Skip the SMTP STARTTLS checks");
 

@@ -128,7 +128,8 @@ void read_live(const Config& config, Deployment& deployment) {
   std::map<std::string, std::vector<ZoneQuery>> by_provider;
   for (auto& [zone, work] : deployment.zones) {
     if (work.provider.empty()) {
-      work.read_error = "zone " + zone + " has no provider: set defaults.provider or a provider on its domains (" +
+      work.read_error = "zone " + zone +
+                        " has no provider: set defaults.provider or a provider on its domains (" +
                         work.domains.front() + ")";
       deployment.errors.push_back(*work.read_error);
       continue;
@@ -185,7 +186,8 @@ std::set<std::string> check_mx_guards(const Config& config, const StateStore& st
         for (const auto& host : uncovered) {
           list += (list.empty() ? "" : ", ") + host;
         }
-        std::string message = "MX host(s) " + list + " match no mx pattern of the new enforce policy; senders would " +
+        std::string message = "MX host(s) " + list +
+                              " match no mx pattern of the new enforce policy; senders would " +
                               "refuse to deliver to them. Add them to domains." + name + ".mx";
         if (force) {
           deployment.warnings.push_back({name, message + " (--force given: pushing anyway)"});
@@ -239,9 +241,12 @@ Config with_removed_domains(const Config& config, const StateStore& state,
     }
     if (row.zone.empty() || config.providers.count(row.provider) == 0) {
       deployment.warnings.push_back(
-          {name, name + " is in the state database but not in the config, and where its records live is not "
-                        "known (provider '" + row.provider + "'); they are left alone. Put it back with "
-                        "`retire: true` to remove MTA-STS safely (RFC 8461 section 8.3)"});
+          {name, name +
+                     " is in the state database but not in the config, and where its records live is not "
+                     "known (provider '" +
+                     row.provider +
+                     "'); they are left alone. Put it back with "
+                     "`retire: true` to remove MTA-STS safely (RFC 8461 section 8.3)"});
       continue;
     }
     // Removed from the config: retire it as if it said `retire: true`.
@@ -364,8 +369,10 @@ Deployment build_deployment(Context& context, StateStore& state, const DeployInp
     int64_t until = decision.previous && decision.previous->retiring_until && !decision.id.bumped
                         ? *decision.previous->retiring_until
                         : retirement_ends_at(versions_of(state, name), now);
-    deployment.warnings.push_back({name, "retiring: publishes mode none; its records are deleted on the first "
-                                         "apply after " + format_rfc3339(until)});
+    deployment.warnings.push_back({name,
+                                   "retiring: publishes mode none; its records are deleted on the first "
+                                   "apply after " +
+                                       format_rfc3339(until)});
   }
 
   deployment.hold = input.hold_ids;
@@ -428,8 +435,8 @@ std::string summary_line(const Deployment& deployment) {
   }
   return "Plan: " + std::to_string(counts.create) + " to create, " + std::to_string(counts.update) +
          " to update, " + std::to_string(counts.remove) + " to delete in " + std::to_string(zones) +
-         (zones == 1 ? " zone; " : " zones; ") + std::to_string(deployment.bumps().size()) + " policy id bump" +
-         (deployment.bumps().size() == 1 ? "" : "s") + ".";
+         (zones == 1 ? " zone; " : " zones; ") + std::to_string(deployment.bumps().size()) +
+         " policy id bump" + (deployment.bumps().size() == 1 ? "" : "s") + ".";
 }
 
 }  // namespace
@@ -498,12 +505,13 @@ std::string format_plan_json(const Deployment& deployment, int64_t now) {
   }
   nlohmann::json bumps = nlohmann::json::array();
   for (const auto* decision : deployment.bumps()) {
-    bumps.push_back({{"domain", decision->domain},
-                     {"from", decision->previous ? nlohmann::json(decision->previous->policy_id) : nlohmann::json()},
-                     {"to", decision->id.id},
-                     {"mode", to_string(decision->policy.policy.mode)},
-                     {"max_age", decision->policy.policy.max_age},
-                     {"hash", decision->policy.hash}});
+    bumps.push_back(
+        {{"domain", decision->domain},
+         {"from", decision->previous ? nlohmann::json(decision->previous->policy_id) : nlohmann::json()},
+         {"to", decision->id.id},
+         {"mode", to_string(decision->policy.policy.mode)},
+         {"max_age", decision->policy.policy.max_age},
+         {"hash", decision->policy.hash}});
   }
   nlohmann::json warnings = nlohmann::json::array();
   for (const auto& warning : deployment.warnings) {
@@ -514,14 +522,15 @@ std::string format_plan_json(const Deployment& deployment, int64_t now) {
     blocked.push_back({{"domain", item.domain}, {"guard", item.guard}, {"message", item.message}});
   }
   Counts counts = count_changes(deployment);
-  nlohmann::json out{{"now", format_rfc3339(now)},
-                     {"zones", zones},
-                     {"id_bumps", bumps},
-                     {"warnings", warnings},
-                     {"blocked", blocked},
-                     {"errors", deployment.errors},
-                     {"summary", {{"create", counts.create}, {"update", counts.update}, {"delete", counts.remove}}},
-                     {"changes", deployment.change_count() != 0}};
+  nlohmann::json out{
+      {"now", format_rfc3339(now)},
+      {"zones", zones},
+      {"id_bumps", bumps},
+      {"warnings", warnings},
+      {"blocked", blocked},
+      {"errors", deployment.errors},
+      {"summary", {{"create", counts.create}, {"update", counts.update}, {"delete", counts.remove}}},
+      {"changes", deployment.change_count() != 0}};
   return out.dump(2) + "\n";
 }
 
@@ -536,8 +545,8 @@ std::string format_plan_markdown(const Deployment& deployment, int64_t) {
   for (const auto& [zone, work] : deployment.zones) {
     for (const auto& change : work.plan.changes) {
       out << "| " << zone << " | " << to_string(change.kind) << " | `" << change.key.owner << "` | "
-          << to_string(change.key.type) << " | " << join_values(change.before) << " | " << join_values(change.after)
-          << " |\n";
+          << to_string(change.key.type) << " | " << join_values(change.before) << " | "
+          << join_values(change.after) << " |\n";
     }
   }
   auto bumps = deployment.bumps();
@@ -638,13 +647,13 @@ std::map<std::string, std::string> verify_live(const Config& config, const Deplo
     } else if (result.status != 200) {
       reason = result.url + " answered HTTP " + std::to_string(result.status);
     } else if (sha256_hex(result.body) != decision.policy.hash) {
-      reason = result.url + " does not serve the new policy yet (hash " + sha256_hex(result.body).substr(0, 12) +
-               ", want " + decision.policy.hash.substr(0, 12) + ")";
+      reason = result.url + " does not serve the new policy yet (hash " +
+               sha256_hex(result.body).substr(0, 12) + ", want " + decision.policy.hash.substr(0, 12) + ")";
     }
     if (!reason.empty() && failed.count(owners[i]) == 0) {
-      failed[owners[i]] = reason + "; the id stays at the old value until the web server serves " +
-                          policy_path(config.publish.webroot.empty() ? "<webroot>" : config.publish.webroot,
-                                      hosts[i]);
+      failed[owners[i]] =
+          reason + "; the id stays at the old value until the web server serves " +
+          policy_path(config.publish.webroot.empty() ? "<webroot>" : config.publish.webroot, hosts[i]);
     }
   }
   return failed;
@@ -737,7 +746,8 @@ int run_apply(Context& context, const ApplyOptions& options) {
     if (failed_zones.count(domain->zone) != 0 || !decision.id.bumped || decision.retired_out) {
       continue;
     }
-    records.push_back({name, decision.id.id, decision.policy.hash, decision.policy.policy, decision.policy.text});
+    records.push_back(
+        {name, decision.id.id, decision.policy.hash, decision.policy.policy, decision.policy.text});
   }
   state.record_published(records, now);
   for (const auto& [name, decision] : deployment.decisions) {
@@ -769,7 +779,8 @@ int run_apply(Context& context, const ApplyOptions& options) {
     for (const auto& record : records) {
       const ZoneWork& work = deployment.zones.at(config.find_domain(record.domain)->zone);
       if (work.live && !work.live->nameservers.empty()) {
-        targets.push_back({"_mta-sts." + record.domain + ".", "v=STSv1; id=" + record.id, work.live->nameservers});
+        targets.push_back(
+            {"_mta-sts." + record.domain + ".", "v=STSv1; id=" + record.id, work.live->nameservers});
       }
     }
     if (!targets.empty()) {
@@ -786,8 +797,8 @@ int run_apply(Context& context, const ApplyOptions& options) {
         std::cerr << "\n";
       }
       for (const auto& lag : lags) {
-        std::cerr << "warning: name server " << lag.nameserver << " does not serve the new id at " << lag.owner
-                  << " yet" << (lag.seen.empty() ? "" : " (serves " + lag.seen + ")") << "\n";
+        std::cerr << "warning: name server " << lag.nameserver << " does not serve the new id at "
+                  << lag.owner << " yet" << (lag.seen.empty() ? "" : " (serves " + lag.seen + ")") << "\n";
       }
       if (lags.empty()) {
         std::cerr << "all name servers serve the new ids\n";
@@ -808,7 +819,8 @@ int run_apply(Context& context, const ApplyOptions& options) {
     std::cout << format_plan_json(deployment, now);
   }
   if (!errors.empty()) {
-    std::cerr << "apply: " << failed_zones.size() << " zone(s) failed; their state was not recorded. Fix the cause "
+    std::cerr << "apply: " << failed_zones.size()
+              << " zone(s) failed; their state was not recorded. Fix the cause "
               << "and run apply again: it converges.\n";
     return k_exit_error;
   }

@@ -145,7 +145,8 @@ int run_render_policy(Context& context, const std::string& output_dir) {
         bool written = write_policy_file(output_dir, host, policy.text, Durability::Deferred);
         (written ? files_written : files_unchanged)++;
         context.log(std::string(written ? "wrote " : "unchanged ") + policy_path(output_dir, host));
-        json_out.push_back({{"domain", host}, {"file", policy_path(output_dir, host)}, {"hash", policy.hash}});
+        json_out.push_back(
+            {{"domain", host}, {"file", policy_path(output_dir, host)}, {"hash", policy.hash}});
       } else if (context.json()) {
         json_out.push_back({{"domain", host}, {"policy", policy.text}, {"hash", policy.hash}});
       } else {
@@ -156,8 +157,8 @@ int run_render_policy(Context& context, const std::string& output_dir) {
   if (!output_dir.empty()) {
     sync_filesystem(output_dir);
     if (!context.json()) {
-      std::cerr << "render policy: " << files_written << " written, " << files_unchanged << " unchanged under "
-                << output_dir << "\n";
+      std::cerr << "render policy: " << files_written << " written, " << files_unchanged
+                << " unchanged under " << output_dir << "\n";
     }
   }
   if (context.json()) {

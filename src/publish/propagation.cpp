@@ -80,9 +80,9 @@ std::vector<std::string> query_txt(const Endpoint& endpoint, const std::string& 
   std::vector<std::string> values;
   ldns_resolver* raw = ldns_resolver_new();
   std::unique_ptr<ldns_resolver, ResolverFree> resolver(raw);
-  std::unique_ptr<ldns_rdf, RdfFree> address(
-      ldns_rdf_new_frm_str(endpoint.address.find(':') == std::string::npos ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA,
-                           endpoint.address.c_str()));
+  std::unique_ptr<ldns_rdf, RdfFree> address(ldns_rdf_new_frm_str(
+      endpoint.address.find(':') == std::string::npos ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA,
+      endpoint.address.c_str()));
   if (!address) {
     error = "(bad address " + endpoint.address + ")";
     return values;
@@ -96,8 +96,8 @@ std::vector<std::string> query_txt(const Endpoint& endpoint, const std::string& 
   ldns_resolver_set_timeout(resolver.get(), timeout);
   std::unique_ptr<ldns_rdf, RdfFree> name(ldns_dname_new_frm_str(owner.c_str()));
   ldns_pkt* raw_answer = nullptr;
-  ldns_status status =
-      ldns_resolver_query_status(&raw_answer, resolver.get(), name.get(), LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 0);
+  ldns_status status = ldns_resolver_query_status(&raw_answer, resolver.get(), name.get(), LDNS_RR_TYPE_TXT,
+                                                  LDNS_RR_CLASS_IN, 0);
   std::unique_ptr<ldns_pkt, PacketFree> answer(raw_answer);
   if (status != LDNS_STATUS_OK || !answer) {
     error = std::string("(") + ldns_get_errorstr_by_id(status) + ")";

@@ -10,8 +10,8 @@
 namespace stsctl {
 
 struct PropagationTarget {
-  std::string owner;         // "_mta-sts.example.net."
-  std::string expected_txt;  // "v=STSv1; id=20261122150000"
+  std::string owner;                     // "_mta-sts.example.net."
+  std::string expected_txt;              // "v=STSv1; id=20261122150000"
   std::vector<std::string> nameservers;  // absolute NS names of the zone
 };
 

@@ -1,4 +1,5 @@
 #include "publish/webroot.h"
+#include "util/fd.h"
 
 #include "dns/name.h"
 
@@ -21,27 +22,6 @@ std::string system_error(const std::string& verb, const std::string& path, int e
   return "failed to " + verb + " '" + path + "' (" + std::strerror(error) + ")";
 }
 
-// Closes the descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  ~Fd() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return m_fd; }
-  int release() {
-    int fd = m_fd;
-    m_fd = -1;
-    return fd;
-  }
-
- private:
-  int m_fd;
-};
 
 // mkdir -p with mode 0755 for every directory it creates (chmod so a strict
 // umask does not leave the web server unable to read them).

@@ -45,7 +45,7 @@ std::vector<std::string> uncovered_mx_hosts(const std::vector<std::string>& patt
 }
 
 std::vector<std::string> unused_mx_patterns(const std::vector<std::string>& patterns,
-                                           const std::vector<std::string>& mx_hosts) {
+                                            const std::vector<std::string>& mx_hosts) {
   std::vector<std::string> unused;
   for (const auto& pattern : patterns) {
     bool used = std::any_of(mx_hosts.begin(), mx_hosts.end(),
@@ -70,7 +70,8 @@ std::vector<CachedPolicy> cached_enforce_policies(const std::vector<PublishedVer
   return cached;
 }
 
-std::vector<MxRisk> mx_cache_risks(const std::vector<CachedPolicy>& cached, const std::vector<std::string>& mx_hosts) {
+std::vector<MxRisk> mx_cache_risks(const std::vector<CachedPolicy>& cached,
+                                   const std::vector<std::string>& mx_hosts) {
   std::vector<MxRisk> risks;
   for (const auto& policy : cached) {
     for (const auto& host : uncovered_mx_hosts(policy.policy.mx, mx_hosts)) {

@@ -34,7 +34,7 @@ std::vector<std::string> uncovered_mx_hosts(const std::vector<std::string>& patt
 
 /// Patterns that match none of the live MX hosts.
 std::vector<std::string> unused_mx_patterns(const std::vector<std::string>& patterns,
-                                           const std::vector<std::string>& mx_hosts);
+                                            const std::vector<std::string>& mx_hosts);
 
 /// A policy that senders may still hold in their caches.
 struct CachedPolicy {
@@ -64,7 +64,8 @@ struct MxRisk {
 
 /// Live MX hosts not covered by a still-cached enforce policy: mail to them may
 /// fail for senders holding it, until `until`.
-std::vector<MxRisk> mx_cache_risks(const std::vector<CachedPolicy>& cached, const std::vector<std::string>& mx_hosts);
+std::vector<MxRisk> mx_cache_risks(const std::vector<CachedPolicy>& cached,
+                                   const std::vector<std::string>& mx_hosts);
 
 /// When a retired domain's records may be deleted: the latest time any sender
 /// could still hold any of its earlier policies.

@@ -22,7 +22,8 @@ std::optional<int64_t> parse_rfc3339(const std::string& text) {
     tm.tm_min = std::stoi(m[5]);
     tm.tm_sec = std::stoi(m[6]);
   }
-  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
+  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+      tm.tm_sec > 60) {
     return std::nullopt;
   }
   int64_t seconds = timegm(&tm);

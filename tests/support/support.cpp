@@ -281,7 +281,9 @@ CommandResult run_stsctl(const std::vector<std::string>& args, const std::string
   return run_command(argv, stdin_text, extra_env);
 }
 
-std::string source_path(const std::string& relative) { return std::string(STSCTL_SOURCE_DIR) + "/" + relative; }
+std::string source_path(const std::string& relative) {
+  return std::string(STSCTL_SOURCE_DIR) + "/" + relative;
+}
 
 bool have_program(const std::string& name) {
   if (name.find('/') != std::string::npos) {

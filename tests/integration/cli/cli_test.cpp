@@ -15,8 +15,9 @@ namespace {
 const char* k_examples[] = {"quickstart", "powerdns-aliases", "mailcow"};
 
 std::string zone_wrapper(const std::string& zone, const std::string& fragment) {
-  return "$TTL 3600\n" + zone + ". IN SOA ns1." + zone + ". hostmaster." + zone + ". 1 7200 3600 1209600 3600\n" +
-         zone + ". IN NS ns1." + zone + ".\nns1." + zone + ". IN A 192.0.2.53\n" + fragment;
+  return "$TTL 3600\n" + zone + ". IN SOA ns1." + zone + ". hostmaster." + zone +
+         ". 1 7200 3600 1209600 3600\n" + zone + ". IN NS ns1." + zone + ".\nns1." + zone +
+         ". IN A 192.0.2.53\n" + fragment;
 }
 
 std::string extract_id(const std::string& fragment, const std::string& domain) {
@@ -87,7 +88,8 @@ TEST_CASE("render zone keeps the id across runs and bumps it exactly when the po
   std::string reordered = k_simple_config;
   reordered.replace(reordered.find("[mail.example.net]"), 18, "[MAIL.Example.net.]");
   write_file(dir.file("stsctl.yaml"), reordered);
-  auto second = run_stsctl({"-c", dir.file("stsctl.yaml"), "render", "zone", "--now", "2026-01-05T00:00:00Z"});
+  auto second =
+      run_stsctl({"-c", dir.file("stsctl.yaml"), "render", "zone", "--now", "2026-01-05T00:00:00Z"});
   REQUIRE(second.exit_code == 0);
   CHECK(extract_id(second.out, "example.net") == id1);
 
@@ -102,7 +104,8 @@ TEST_CASE("render zone keeps the id across runs and bumps it exactly when the po
 
   // A clock that goes backwards still gives an id that sorts after.
   write_file(dir.file("stsctl.yaml"), k_simple_config);
-  auto fourth = run_stsctl({"render", "zone", "-c", dir.file("stsctl.yaml"), "--now", "2025-01-01T00:00:00Z"});
+  auto fourth =
+      run_stsctl({"render", "zone", "-c", dir.file("stsctl.yaml"), "--now", "2025-01-01T00:00:00Z"});
   REQUIRE(fourth.exit_code == 0);
   std::string id4 = extract_id(fourth.out, "example.net");
   CHECK(id4 > id3);

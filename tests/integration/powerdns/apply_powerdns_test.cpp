@@ -12,7 +12,6 @@ using namespace stsctl::test;
 
 namespace {
 
-
 /// Z1 is a primary, Z2 its alias; both zones in PowerDNS.
 std::string make_config(const PdnsServer& pdns, const std::string& z1, const std::string& z2,
                         const std::string& mode = "testing", const std::string& extra_mx = "") {
@@ -42,7 +41,6 @@ publish:
   config = replace_all(config, "DNSPORT", std::to_string(pdns.dns_port()));
   return config;
 }
-
 
 }  // namespace
 
@@ -77,7 +75,8 @@ TEST_CASE("apply against PowerDNS: create, empty re-plan, id bump, aliases, fore
   auto txt = pdns.query("_mta-sts." + z1, "TXT");
   CHECK(sts_id(txt) == "20260301100000");
   CHECK(std::find(txt.begin(), txt.end(), "\"google-site-verification=abc\"") != txt.end());
-  CHECK(pdns.query("_smtp._tls." + z1, "TXT") == std::vector<std::string>{"\"v=TLSRPTv1; rua=mailto:tlsrpt@" + z1 + "\""});
+  CHECK(pdns.query("_smtp._tls." + z1, "TXT") ==
+        std::vector<std::string>{"\"v=TLSRPTv1; rua=mailto:tlsrpt@" + z1 + "\""});
   CHECK(pdns.query("mta-sts." + z1, "A") == std::vector<std::string>{"192.0.2.40"});
   CHECK(pdns.query("mta-sts." + z1, "AAAA") == std::vector<std::string>{"2001:db8::40"});
   CHECK(pdns.query("mta-sts." + z1, "CAA") == std::vector<std::string>{"0 issue \"letsencrypt.org\""});
@@ -105,7 +104,8 @@ TEST_CASE("apply against PowerDNS: create, empty re-plan, id bump, aliases, fore
   CHECK(plan2.out.find("\"action\": \"create\"") == std::string::npos);
   CHECK(plan2.out.find("\"action\": \"delete\"") == std::string::npos);
   CHECK(plan2.out.find("\"to\": \"20260302100000\"") != std::string::npos);
-  auto apply2 = run_stsctl({"-c", dir.file("stsctl.yaml"), "--now", "2026-03-02T10:00:00Z", "apply", "--yes"});
+  auto apply2 =
+      run_stsctl({"-c", dir.file("stsctl.yaml"), "--now", "2026-03-02T10:00:00Z", "apply", "--yes"});
   INFO(apply2.out << apply2.err);
   REQUIRE(apply2.exit_code == 0);
   CHECK(sts_id(pdns.query("_mta-sts." + z1, "TXT")) == "20260302100000");

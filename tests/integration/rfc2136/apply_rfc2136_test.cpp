@@ -16,7 +16,6 @@ namespace {
 const std::string k_z1 = "primary.test";
 const std::string k_z2 = "alias.test";
 
-
 struct ConfigOptions {
   std::string mode = "testing";
   std::string key_name;     // default: the server's update key
@@ -58,7 +57,6 @@ publish:
   config = replace_all(config, "DNSPORT", std::to_string(named.port()));
   return config;
 }
-
 
 bool contains(const std::vector<std::string>& values, const std::string& value) {
   return std::find(values.begin(), values.end(), value) != values.end();

@@ -17,8 +17,6 @@ using namespace stsctl::test;
 
 namespace {
 
-
-
 struct Scenario {
   PdnsServer pdns;
   std::vector<std::string> zones;
@@ -27,7 +25,8 @@ struct Scenario {
   // rollout.gates; these MX hosts run no SMTP server, so the STARTTLS gate is off.
   std::string gates = "{starttls: false}";
 
-  explicit Scenario(const std::vector<std::string>& zone_prefixes, const std::vector<std::string>& served = {}) {
+  explicit Scenario(const std::vector<std::string>& zone_prefixes,
+                    const std::vector<std::string>& served = {}) {
     std::vector<NginxHost> hosts;
     for (const auto& prefix : zone_prefixes) {
       zones.push_back(PdnsServer::unique_zone(prefix));
@@ -45,21 +44,28 @@ struct Scenario {
   void write_config(const std::string& domains) {
     std::string connect;
     for (const auto& zone : zones) {
-      connect += std::string(connect.empty() ? "" : ", ") + "\"mta-sts." + zone + ":443\": \"127.0.0.1:" +
-                 std::to_string(nginx->port()) + "\"";
+      connect += std::string(connect.empty() ? "" : ", ") + "\"mta-sts." + zone +
+                 ":443\": \"127.0.0.1:" + std::to_string(nginx->port()) + "\"";
     }
-    std::string config = "version: 1\ndefaults:\n  provider: pdns\n  ttl: 300\n"
-                         "  policy_host: {ipv4: [192.0.2.40]}\n"
-                         "domains:\n" + domains +
-                         "rollout:\n  gates: " + gates + "\n  stages:\n"
-                         "    - {mode: testing, max_age: 86400, hold: 7d}\n"
-                         "    - {mode: enforce, max_age: 604800, hold: 14d}\n"
-                         "    - {mode: enforce, max_age: 31557600}\n"
-                         "providers:\n  pdns: {type: powerdns, url: \"" + pdns.api_url() +
-                         "\", api_key_file: \"" + pdns.api_key_file() + "\"}\n"
-                         "publish:\n  webroot: \"" + nginx->webroot() + "\"\n  verify: true\n"
-                         "  ca_file: \"" + nginx->ca_file() + "\"\n  connect_to: {" + connect + "}\n"
-                         "  propagation: {timeout: 0}\n";
+    std::string config =
+        "version: 1\ndefaults:\n  provider: pdns\n  ttl: 300\n"
+        "  policy_host: {ipv4: [192.0.2.40]}\n"
+        "domains:\n" +
+        domains + "rollout:\n  gates: " + gates +
+        "\n  stages:\n"
+        "    - {mode: testing, max_age: 86400, hold: 7d}\n"
+        "    - {mode: enforce, max_age: 604800, hold: 14d}\n"
+        "    - {mode: enforce, max_age: 31557600}\n"
+        "providers:\n  pdns: {type: powerdns, url: \"" +
+        pdns.api_url() + "\", api_key_file: \"" + pdns.api_key_file() +
+        "\"}\n"
+        "publish:\n  webroot: \"" +
+        nginx->webroot() +
+        "\"\n  verify: true\n"
+        "  ca_file: \"" +
+        nginx->ca_file() + "\"\n  connect_to: {" + connect +
+        "}\n"
+        "  propagation: {timeout: 0}\n";
     for (size_t i = 0; i < zones.size(); ++i) {
       config = replace_all(config, "Z" + std::to_string(i), zones[i]);
     }
@@ -134,7 +140,8 @@ TEST_CASE("rollout: day 0 testing, day 7 enforce with a short max_age, day 21 a 
   CHECK(last.out.find("last stage") != std::string::npos);
 }
 
-TEST_CASE("rollout gates: an MX host not covered keeps the domain in testing; a policy not live blocks the bump") {
+TEST_CASE(
+    "rollout gates: an MX host not covered keeps the domain in testing; a policy not live blocks the bump") {
   Scenario s({"gate", "dark"}, {"gate"});
   // Z0's live MX is mail.Z0, but the config lists another host.
   s.write_config("  Z0: {mx: [other.Z0]}\n");
@@ -169,15 +176,17 @@ TEST_CASE("rollout gates: an MX host not covered keeps the domain in testing; a 
   CHECK(served.find("mx: mail." + s.zones[0]) != std::string::npos);
 }
 
-TEST_CASE("rollout gates: an MX with STARTTLS and a valid certificate is promoted; one without STARTTLS stays") {
+TEST_CASE(
+    "rollout gates: an MX with STARTTLS and a valid certificate is promoted; one without STARTTLS stays") {
   Scenario s({"tls", "plain"});
   TestCa smtp_ca("stsctl SMTP Test CA");
   SmtpServer good(smtp_ca, SmtpServerOptions{"mail." + s.zones[0], true, {}, TestCa::Validity::Valid});
   SmtpServer plain(smtp_ca, SmtpServerOptions{"mail." + s.zones[1], false, {}, TestCa::Validity::Valid});
   // MX lookups go to PowerDNS; the MX hosts' connections go to the two Exims.
-  s.gates = "{starttls: true, resolver: \"127.0.0.1:" + std::to_string(s.pdns.dns_port()) + "\", ca_file: \"" +
-            smtp_ca.ca_file() + "\", timeout: 10, connect_to: {\"mail." + s.zones[0] + ":25\": \"" +
-            good.address() + "\", \"mail." + s.zones[1] + ":25\": \"" + plain.address() + "\"}}";
+  s.gates = "{starttls: true, resolver: \"127.0.0.1:" + std::to_string(s.pdns.dns_port()) +
+            "\", ca_file: \"" + smtp_ca.ca_file() + "\", timeout: 10, connect_to: {\"mail." + s.zones[0] +
+            ":25\": \"" + good.address() + "\", \"mail." + s.zones[1] + ":25\": \"" + plain.address() +
+            "\"}}";
   s.write_config("  Z0: {mx: [mail.Z0]}\n  Z1: {mx: [mail.Z1]}\n");
   auto day0 = s.run("2026-01-01T00:00:00Z", {"apply", "--yes"});
   INFO(day0.out << day0.err);
@@ -206,8 +215,8 @@ TEST_CASE("rollout gates: an MX with STARTTLS and a valid certificate is promote
     } else if (row["domain"] == s.zones[1]) {
       CHECK(row["mode"] == "testing");
       CHECK(row["stage"] == 0);
-      CHECK(row["gate"].get<std::string>().find("starttls: mail." + s.zones[1] + " does not offer STARTTLS") !=
-            std::string::npos);
+      CHECK(row["gate"].get<std::string>().find("starttls: mail." + s.zones[1] +
+                                                " does not offer STARTTLS") != std::string::npos);
       ++seen;
     }
   }
@@ -271,8 +280,9 @@ TEST_CASE("retirement: mode none with a new id, records deleted after the longes
 
 TEST_CASE("a domain removed from the config is retired, not deleted at once") {
   Scenario s({"keep", "gone"});
-  s.write_config("  Z0: {mx: [mail.Z0], policy: {mode: enforce, max_age: 604800}}\n"
-                 "  Z1: {mx: [mail.Z1], policy: {mode: enforce, max_age: 604800}}\n");
+  s.write_config(
+      "  Z0: {mx: [mail.Z0], policy: {mode: enforce, max_age: 604800}}\n"
+      "  Z1: {mx: [mail.Z1], policy: {mode: enforce, max_age: 604800}}\n");
   REQUIRE(s.run("2026-01-01T00:00:00Z", {"apply", "--yes"}).exit_code == 0);
   REQUIRE(s.dns_id(1) == "20260101000000");
 
