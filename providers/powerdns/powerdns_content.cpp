@@ -1,5 +1,7 @@
 #include "powerdns/powerdns_content.h"
 
+#include "zone/zone_writer.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -178,31 +180,8 @@ std::optional<std::string> parse_txt_content(const std::string& content) {
 }
 
 std::string format_txt_content(const std::string& logical) {
-  std::string out;
-  size_t pos = 0;
-  do {
-    // Split on raw octets: the 255 limit is on the wire form, not the escapes.
-    std::string chunk = logical.substr(pos, 255);
-    pos += chunk.size();
-    if (!out.empty()) {
-      out += ' ';
-    }
-    out += '"';
-    for (unsigned char c : chunk) {
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += static_cast<char>(c);
-      } else if (c < 0x20 || c > 0x7e) {
-        char escape[5];
-        std::snprintf(escape, sizeof escape, "\\%03u", static_cast<unsigned>(c));
-        out += escape;
-      } else {
-        out += static_cast<char>(c);
-      }
-    }
-    out += '"';
-  } while (pos < logical.size());
-  return out;
+  // The API takes TXT content in zone-file presentation form.
+  return txt_presentation(logical);
 }
 
 std::string canonical_value(RRType type, const std::string& content) {
