@@ -31,6 +31,24 @@ WebConfigInput sample_input() {
   return input;
 }
 
+/// sample_input() served from `dir`/www on 127.0.0.1 free ports, with one
+/// leaf from `ca` covering every host (keeps the certificate pattern simple).
+WebConfigInput loopback_input(const TempDir& dir, TestCa& ca) {
+  WebConfigInput input = sample_input();
+  input.webroot = dir.file("www");
+  std::vector<std::string> names;
+  for (const auto& host : input.hosts) {
+    names.push_back(host.host);
+  }
+  TestCa::Leaf leaf = ca.issue(names);
+  input.tls_cert_pattern = leaf.cert_file;
+  input.tls_key_pattern = leaf.key_file;
+  input.listen_address = "127.0.0.1";
+  input.https_port = test::free_port();
+  input.http_port = test::free_port();
+  return input;
+}
+
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -172,19 +190,7 @@ TEST_CASE("render_web_config errors", "[web_config]") {
 TEST_CASE("the rendered nginx config passes nginx -t", "[web_config][nginx]") {
   TempDir dir("webcfg");
   TestCa ca;
-  WebConfigInput input = sample_input();
-  input.webroot = dir.file("www");
-  // One certificate for all hosts keeps the pattern simple.
-  std::vector<std::string> names;
-  for (const auto& host : input.hosts) {
-    names.push_back(host.host);
-  }
-  TestCa::Leaf leaf = ca.issue(names);
-  input.tls_cert_pattern = leaf.cert_file;
-  input.tls_key_pattern = leaf.key_file;
-  input.listen_address = "127.0.0.1";
-  input.https_port = test::free_port();
-  input.http_port = test::free_port();
+  WebConfigInput input = loopback_input(dir, ca);
   test::write_file(dir.file("conf.d/mta-sts.conf"), render_web_config("nginx", input));
   test::write_file(dir.file("nginx.conf"),
                    test::nginx_main_config(dir.path(), "include " + dir.file("conf.d/mta-sts.conf") + ";"));
@@ -232,21 +238,10 @@ TEST_CASE("the rendered apache config passes apache2 -t and serves the policy", 
   TempDir dir("apachecfg");
   ::chmod(dir.path().c_str(), 0755);  // readable by the unprivileged workers
   TestCa ca;
-  WebConfigInput input = sample_input();
-  input.webroot = dir.file("www");
-  std::vector<std::string> names;
-  for (const auto& host : input.hosts) {
-    names.push_back(host.host);
-  }
+  WebConfigInput input = loopback_input(dir, ca);
   const std::string policy = "version: STSv1\r\nmode: testing\r\nmx: mail.example.net\r\nmax_age: 86400\r\n";
   test::write_file(input.webroot + "/mta-sts.example.net/.well-known/mta-sts.txt", policy);
   test::write_file(input.webroot + "/mta-sts.example.net/index.html", "not for senders");
-  TestCa::Leaf leaf = ca.issue(names);
-  input.tls_cert_pattern = leaf.cert_file;
-  input.tls_key_pattern = leaf.key_file;
-  input.listen_address = "127.0.0.1";
-  input.https_port = test::free_port();
-  input.http_port = test::free_port();
   test::write_file(dir.file("mta-sts.conf"), render_web_config("apache", input));
   test::write_file(dir.file("apache2.conf"), apache_main_config(dir, input));
   std::map<std::string, std::string> env{{"APACHE_RUN_DIR", dir.path()}, {"APACHE_LOG_DIR", dir.path()}};
@@ -292,18 +287,7 @@ TEST_CASE("the rendered apache config passes apache2 -t and serves the policy", 
 TEST_CASE("end to end: real nginx with the rendered config serves the policy", "[web_config][nginx]") {
   TempDir dir("webe2e");
   TestCa ca;
-  WebConfigInput input = sample_input();
-  input.webroot = dir.file("www");
-  std::vector<std::string> names;
-  for (const auto& host : input.hosts) {
-    names.push_back(host.host);
-  }
-  TestCa::Leaf leaf = ca.issue(names);
-  input.tls_cert_pattern = leaf.cert_file;
-  input.tls_key_pattern = leaf.key_file;
-  input.listen_address = "127.0.0.1";
-  input.https_port = test::free_port();
-  input.http_port = test::free_port();
+  WebConfigInput input = loopback_input(dir, ca);
 
   const std::string policy = "version: STSv1\r\nmode: enforce\r\nmx: mail.example.net\r\nmax_age: 604800\r\n";
   test::write_file(input.webroot + "/mta-sts.example.net/.well-known/mta-sts.txt", policy);
