@@ -1,24 +1,22 @@
 #include "cli/commands.h"
 #include "cli/deploy.h"
 #include "config/load.h"
+#include "publish/atomic_file.h"
 #include "publish/webroot.h"
 #include "records/desired.h"
 #include "records/invariants.h"
 #include "rollout/rollout.h"
 #include "state/state.h"
+#include "util/parallel.h"
 #include "web/web_config.h"
 #include "zone/zone_writer.h"
 
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
+#include <optional>
 
 namespace stsctl {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -37,28 +35,17 @@ std::vector<DomainPolicy> current_policies(const Config& config, const StateStor
   return policies;
 }
 
-/// Writes `content` to `path` via a temporary file and rename, unless the
-/// file already holds exactly that: replacing a file by rename makes ext4
-/// flush it, which dominated re-rendering 100,000 zone files.
-void write_atomically(const std::string& path, const std::string& content) {
-  {
-    std::ifstream existing(path, std::ios::binary);
-    if (existing) {
-      std::string current((std::istreambuf_iterator<char>(existing)), std::istreambuf_iterator<char>());
-      if (current == content) {
-        return;
-      }
-    }
-  }
-  std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out || !(out << content) || !out.flush()) {
-      throw CliError("failed to write '" + temp + "'");
-    }
-  }
-  fs::rename(temp, path);
-}
+// Zones (or hosts) per batch handed to a worker: large enough that the
+// hand-over costs nothing, small enough to keep both cores busy to the end.
+constexpr size_t k_batch_size = 256;
+
+size_t batch_count(size_t items) { return (items + k_batch_size - 1) / k_batch_size; }
+
+/// What one batch of zones produced, handed back in zone order.
+struct ZoneBatch {
+  std::vector<std::string> fragments;  // empty when written to files
+  std::vector<bool> written;           // per zone, when writing files
+};
 
 }  // namespace
 
@@ -95,35 +82,77 @@ int run_render_zone(Context& context, const std::string& output_dir) {
   auto decisions = state.resolve_and_record(policies, formats, context.now());
   std::map<std::string, std::string> ids;
   for (const auto& [domain, decision] : decisions) {
-    ids[domain] = decision.id;
+    ids.emplace_hint(ids.end(), domain, decision.id);
     if (decision.bumped) {
       context.log("render: " + domain + " gets id " + decision.id);
     }
   }
-  auto zones = desired_records(config, ids);
+  std::vector<ZoneDomains> zones = zones_of(config);
+  std::optional<FileTree> tree;
   if (!output_dir.empty()) {
-    fs::create_directories(output_dir);
+    try {
+      tree.emplace(output_dir);
+    } catch (const std::runtime_error& error) {
+      throw CliError(std::string("render zone: ") + error.what());
+    }
   }
+  auto zone_file = [&](const std::string& zone) { return output_dir + "/" + zone + ".zone"; };
+
+  // Zones are independent: build, check, render and write them on every core;
+  // results come back in zone order so the output stays deterministic.
+  std::function<ZoneBatch(size_t)> render_batch = [&](size_t batch) {
+    ZoneBatch out;
+    size_t end = std::min(zones.size(), (batch + 1) * k_batch_size);
+    for (size_t i = batch * k_batch_size; i < end; ++i) {
+      const ZoneDomains& zone = zones[i];
+      std::vector<RRset> rrsets = desired_zone_records(config, zone, ids);
+      auto problems = check_invariants(zone.zone, rrsets);
+      if (!problems.empty()) {
+        throw CliError("internal error: records of zone " + zone.zone +
+                       " break an invariant: " + problems.front());
+      }
+      std::string fragment = render_zone_fragment(zone.zone, rrsets);
+      if (output_dir.empty()) {
+        out.fragments.push_back(std::move(fragment));
+      } else {
+        try {
+          out.written.push_back(
+              tree->write(zone.zone + ".zone", fragment, Durability::Deferred, Directories::MustExist));
+        } catch (const std::runtime_error& error) {
+          throw CliError(std::string("render zone: ") + error.what());
+        }
+      }
+    }
+    return out;
+  };
   nlohmann::json json_out = nlohmann::json::array();
-  for (const auto& [zone, rrsets] : zones) {
-    auto problems = check_invariants(zone, rrsets);
-    if (!problems.empty()) {
-      throw CliError("internal error: records of zone " + zone + " break an invariant: " + problems.front());
-    }
-    std::string fragment = render_zone_fragment(zone, rrsets);
+  size_t files_written = 0;
+  std::function<void(size_t, ZoneBatch&)> deliver = [&](size_t batch, ZoneBatch& out) {
+    size_t first = batch * k_batch_size;
     if (!output_dir.empty()) {
-      std::string path = output_dir + "/" + zone + ".zone";
-      write_atomically(path, fragment);
-      context.log("wrote " + path);
-      json_out.push_back({{"zone", zone}, {"file", path}});
-    } else if (context.json()) {
-      json_out.push_back({{"zone", zone}, {"fragment", fragment}});
-    } else {
-      std::cout << fragment << "\n";
+      for (size_t j = 0; j < out.written.size(); ++j) {
+        const std::string path = zone_file(zones[first + j].zone);
+        files_written += out.written[j] ? 1 : 0;
+        context.log(std::string(out.written[j] ? "wrote " : "unchanged ") + path);
+        if (context.json()) {
+          json_out.push_back({{"zone", zones[first + j].zone}, {"file", path}});
+        }
+      }
+      return;
     }
-  }
+    for (size_t j = 0; j < out.fragments.size(); ++j) {
+      if (context.json()) {
+        json_out.push_back({{"zone", zones[first + j].zone}, {"fragment", std::move(out.fragments[j])}});
+      } else {
+        std::cout << out.fragments[j] << "\n";
+      }
+    }
+  };
+  run_ordered(batch_count(zones.size()), default_worker_count(), render_batch, deliver);
+
   if (!output_dir.empty() && !context.json()) {
-    std::cerr << "render zone: " << zones.size() << " zone file(s) in " << output_dir << "\n";
+    std::cerr << "render zone: " << zones.size() << " zone file(s) in " << output_dir << " (" << files_written
+              << " written, " << zones.size() - files_written << " unchanged)\n";
   }
   if (context.json()) {
     std::cout << json_out.dump(2) << "\n";
@@ -135,34 +164,68 @@ int run_render_policy(Context& context, const std::string& output_dir) {
   const Config& config = context.config();
   auto state = StateStore::open_for_reading(config.state_path);
   std::vector<DomainPolicy> policies = current_policies(config, *state);
-  nlohmann::json json_out = nlohmann::json::array();
-  size_t files_written = 0;
-  size_t files_unchanged = 0;
   auto hosts_by_domain = policy_hosts(config);
+  // Every policy domain and each of its aliases: (policy, host).
+  std::vector<std::pair<const DomainPolicy*, std::string>> files;
   for (const auto& policy : policies) {
-    for (const auto& host : hosts_by_domain[policy.domain]) {
-      if (!output_dir.empty()) {
-        bool written = write_policy_file(output_dir, host, policy.text, Durability::Deferred);
-        (written ? files_written : files_unchanged)++;
-        context.log(std::string(written ? "wrote " : "unchanged ") + policy_path(output_dir, host));
-        json_out.push_back(
-            {{"domain", host}, {"file", policy_path(output_dir, host)}, {"hash", policy.hash}});
-      } else if (context.json()) {
-        json_out.push_back({{"domain", host}, {"policy", policy.text}, {"hash", policy.hash}});
+    for (auto& host : hosts_by_domain[policy.domain]) {
+      files.emplace_back(&policy, std::move(host));
+    }
+  }
+  nlohmann::json json_out = nlohmann::json::array();
+  if (output_dir.empty()) {
+    for (const auto& [policy, host] : files) {
+      if (context.json()) {
+        json_out.push_back({{"domain", host}, {"policy", policy->text}, {"hash", policy->hash}});
       } else {
-        std::cout << "# https://mta-sts." << host << "/.well-known/mta-sts.txt\n" << policy.text << "\n";
+        std::cout << "# https://mta-sts." << host << "/.well-known/mta-sts.txt\n" << policy->text << "\n";
       }
     }
-  }
-  if (!output_dir.empty()) {
-    sync_filesystem(output_dir);
-    if (!context.json()) {
-      std::cerr << "render policy: " << files_written << " written, " << files_unchanged
-                << " unchanged under " << output_dir << "\n";
+    if (context.json()) {
+      std::cout << json_out.dump(2) << "\n";
     }
+    return k_exit_ok;
   }
+
+  std::optional<FileTree> tree;
+  try {
+    tree.emplace(output_dir);
+  } catch (const std::runtime_error& error) {
+    throw CliError(std::string("render policy: ") + error.what());
+  }
+  // Each host has its own directory: write them on every core.
+  std::function<std::vector<bool>(size_t)> write_batch = [&](size_t batch) {
+    std::vector<bool> written;
+    size_t end = std::min(files.size(), (batch + 1) * k_batch_size);
+    for (size_t i = batch * k_batch_size; i < end; ++i) {
+      try {
+        written.push_back(tree->write(policy_relative_path(files[i].second), files[i].first->text,
+                                      Durability::Deferred, Directories::Create));
+      } catch (const std::runtime_error& error) {
+        throw CliError(std::string("render policy: ") + error.what());
+      }
+    }
+    return written;
+  };
+  size_t files_written = 0;
+  std::function<void(size_t, std::vector<bool>&)> deliver = [&](size_t batch, std::vector<bool>& written) {
+    for (size_t j = 0; j < written.size(); ++j) {
+      const auto& [policy, host] = files[batch * k_batch_size + j];
+      files_written += written[j] ? 1 : 0;
+      context.log(std::string(written[j] ? "wrote " : "unchanged ") + policy_path(output_dir, host));
+      if (context.json()) {
+        json_out.push_back(
+            {{"domain", host}, {"file", policy_path(output_dir, host)}, {"hash", policy->hash}});
+      }
+    }
+  };
+  run_ordered(batch_count(files.size()), default_worker_count(), write_batch, deliver);
+  tree->sync();
   if (context.json()) {
     std::cout << json_out.dump(2) << "\n";
+  } else {
+    std::cerr << "render policy: " << files_written << " written, " << files.size() - files_written
+              << " unchanged under " << output_dir << "\n";
   }
   return k_exit_ok;
 }
@@ -189,7 +252,11 @@ int run_render_web(Context& context, const std::string& server, const std::strin
   if (output_file.empty()) {
     std::cout << text;
   } else {
-    write_atomically(output_file, text);
+    try {
+      write_file_atomically(output_file, text);
+    } catch (const std::runtime_error& error) {
+      throw CliError(std::string("render web: ") + error.what());
+    }
     std::cerr << "wrote " << output_file << "\n";
   }
   return k_exit_ok;

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "config/edit_distance.h"
 #include "config/values.h"
@@ -157,6 +158,39 @@ bool is_env_name(const std::string& name) {
   return std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
 
+/// Remembers the line each key was first seen on. Settings maps hold a few
+/// keys (a linear scan beats hashing); `domains:` holds up to 100,000.
+class FirstLines {
+ public:
+  explicit FirstLines(size_t expected) {
+    if (expected > k_linear_limit) {
+      m_index.reserve(expected);
+    }
+  }
+  /// Records `key` at `line` and returns 0, or the earlier line when `key` was seen.
+  int insert(const std::string& key, int line) {
+    if (m_small.size() < k_linear_limit && m_index.empty()) {
+      for (const auto& [name, first] : m_small) {
+        if (name == key) {
+          return first;
+        }
+      }
+      m_small.emplace_back(key, line);
+      return 0;
+    }
+    if (m_index.empty()) {
+      m_index.insert(m_small.begin(), m_small.end());
+    }
+    auto [found, inserted] = m_index.emplace(key, line);
+    return inserted ? 0 : found->second;
+  }
+
+ private:
+  static constexpr size_t k_linear_limit = 16;
+  std::vector<std::pair<std::string, int>> m_small;
+  std::unordered_map<std::string, int> m_index;
+};
+
 struct Entry {
   std::string name;
   yaml::Node key;
@@ -300,7 +334,8 @@ std::optional<MapView> Loader::read_map(const yaml::Node& node, const yaml::Mark
     return std::nullopt;
   }
   MapView view;
-  std::map<std::string, int> seen;  // key -> 1-based line of its first occurrence
+  view.entries.reserve(node.size());
+  FirstLines seen(node.size());
   for (auto it = node.begin(); it != node.end(); ++it) {
     yaml::Node key = it->first;  // the iterator yields a temporary pair: copy
     if (!key.IsScalar()) {
@@ -308,14 +343,12 @@ std::optional<MapView> Loader::read_map(const yaml::Node& node, const yaml::Mark
       continue;
     }
     Entry entry{key.Scalar(), key, it->second, join(path, key.Scalar())};
-    auto first = seen.find(entry.name);
-    if (first != seen.end()) {
+    if (int first_line = seen.insert(entry.name, key.Mark().line + 1)) {
       // The tree keeps both pairs silently; the first one would win a lookup.
       error(key.Mark(), entry.path,
-            "duplicate key '" + entry.name + "' (first given on line " + std::to_string(first->second) + ")");
+            "duplicate key '" + entry.name + "' (first given on line " + std::to_string(first_line) + ")");
       continue;
     }
-    seen[entry.name] = key.Mark().line + 1;
     if (secrets != Secrets::Allowed && is_secret_key(entry.name)) {
       error(key.Mark(), entry.path,
             secrets == Secrets::Tsig ? k_tsig_secret_message : k_powerdns_secret_message);
@@ -811,7 +844,7 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
   // Pass 1: names and each domain's own settings.
   std::vector<PendingDomain> pending;
   pending.reserve(domains->entries.size());
-  std::map<std::string, int> seen;
+  FirstLines seen(domains->entries.size());
   for (const Entry& item : domains->entries) {
     std::string name = normalize_name(item.name);
     std::string path = "domains." + name;
@@ -825,13 +858,11 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
             "'" + name + "' is too long: _smtp._tls." + name + " would exceed 253 characters");
       continue;
     }
-    auto first = seen.find(name);
-    if (first != seen.end()) {
+    if (int first_line = seen.insert(name, item.key.Mark().line + 1)) {
       error(item.key.Mark(), path,
-            "duplicate domain '" + name + "' (first given on line " + std::to_string(first->second) + ")");
+            "duplicate domain '" + name + "' (first given on line " + std::to_string(first_line) + ")");
       continue;
     }
-    seen[name] = item.key.Mark().line + 1;
 
     PendingDomain domain;
     domain.config.name = name;
@@ -905,7 +936,8 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
     }
   }
 
-  std::map<std::string, const PendingDomain*> by_name;
+  std::unordered_map<std::string, const PendingDomain*> by_name;
+  by_name.reserve(pending.size());
   for (const PendingDomain& domain : pending) {
     by_name[domain.config.name] = &domain;
   }
@@ -963,6 +995,7 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
             names.push_back(name);
           }
         }
+        std::sort(names.begin(), names.end());  // the suggestion must not depend on hashing
         std::string suggestion = spellcheck(target, names);
         error(value_mark(alias), alias.path,
               "'" + target + "' is not a domain in this config" +
@@ -1028,12 +1061,19 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
     }
   }
 
-  config->domains.reserve(config->domains.size() + pending.size());
+  // Sort pointers, not the domains: moving 100,000 DomainConfigs around in a
+  // sort cost more than reading them.
+  std::vector<DomainConfig*> sorted;
+  sorted.reserve(pending.size());
   for (PendingDomain& domain : pending) {
-    config->domains.push_back(std::move(domain.config));
+    sorted.push_back(&domain.config);
   }
-  std::sort(config->domains.begin(), config->domains.end(),
-            [](const DomainConfig& a, const DomainConfig& b) { return a.name < b.name; });
+  std::sort(sorted.begin(), sorted.end(),
+            [](const DomainConfig* a, const DomainConfig* b) { return a->name < b->name; });
+  config->domains.reserve(config->domains.size() + pending.size());
+  for (DomainConfig* domain : sorted) {
+    config->domains.push_back(std::move(*domain));
+  }
 }
 
 void Loader::read_providers(const Entry& entry, Config* config) {

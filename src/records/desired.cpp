@@ -141,11 +141,29 @@ bool is_owned_txt(const std::string& owner, const std::string& value) {
   return false;
 }
 
-std::map<std::string, std::vector<RRset>> desired_records(const Config& config,
-                                                          const std::map<std::string, std::string>& ids) {
-  std::map<std::string, std::vector<RRset>> zones;
-  for (const auto& domain : config.domains) {
-    std::vector<RRset>& out = zones[normalize_name(domain.zone.empty() ? domain.name : domain.zone)];
+std::vector<ZoneDomains> zones_of(const Config& config) {
+  std::vector<std::pair<std::string, size_t>> by_zone;
+  by_zone.reserve(config.domains.size());
+  for (size_t i = 0; i < config.domains.size(); ++i) {
+    const DomainConfig& domain = config.domains[i];
+    by_zone.emplace_back(normalize_name(domain.zone.empty() ? domain.name : domain.zone), i);
+  }
+  std::sort(by_zone.begin(), by_zone.end());
+  std::vector<ZoneDomains> zones;
+  for (auto& [zone, index] : by_zone) {
+    if (zones.empty() || zones.back().zone != zone) {
+      zones.push_back({std::move(zone), {}});
+    }
+    zones.back().domains.push_back(index);
+  }
+  return zones;
+}
+
+std::vector<RRset> desired_zone_records(const Config& config, const ZoneDomains& zone,
+                                        const std::map<std::string, std::string>& ids) {
+  std::vector<RRset> out;
+  for (size_t index : zone.domains) {
+    const DomainConfig& domain = config.domains.at(index);
     if (domain.is_alias()) {
       const DomainConfig* primary = config.find_domain(domain.alias_of);
       if (primary == nullptr || primary->is_alias()) {
@@ -161,8 +179,15 @@ std::map<std::string, std::vector<RRset>> desired_records(const Config& config,
     }
     add_policy_domain(domain, id->second, out);
   }
-  for (auto& [zone, rrsets] : zones) {
-    std::sort(rrsets.begin(), rrsets.end(), canonical_less);
+  std::sort(out.begin(), out.end(), canonical_less);
+  return out;
+}
+
+std::map<std::string, std::vector<RRset>> desired_records(const Config& config,
+                                                          const std::map<std::string, std::string>& ids) {
+  std::map<std::string, std::vector<RRset>> zones;
+  for (const ZoneDomains& zone : zones_of(config)) {
+    zones.emplace_hint(zones.end(), zone.zone, desired_zone_records(config, zone, ids));
   }
   return zones;
 }

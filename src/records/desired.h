@@ -37,6 +37,22 @@ std::vector<RRsetKey> owned_rrsets(const std::string& domain);
 /// _mta-sts, "v=TLSRPTv1" at _smtp._tls); other TXT values there are foreign.
 bool is_owned_txt(const std::string& owner, const std::string& value);
 
+/// One zone and the domains whose records it holds (indexes into
+/// config.domains, in config order).
+struct ZoneDomains {
+  std::string zone;  // no trailing dot
+  std::vector<size_t> domains;
+};
+
+/// Every zone of the config, in name order (the key order of desired_records).
+std::vector<ZoneDomains> zones_of(const Config& config);
+
+/// The desired RRsets of one zone from zones_of(), in canonical order; the
+/// same as desired_records(config, ids)[zone.zone], without building every
+/// other zone (render zone streams 100,000 zones this way).
+std::vector<RRset> desired_zone_records(const Config& config, const ZoneDomains& zone,
+                                        const std::map<std::string, std::string>& ids);
+
 /// All desired records, grouped by zone (key: zone name, no trailing dot),
 /// each zone's RRsets in canonical order. `ids` maps policy domain -> id; an
 /// alias gets CNAMEs to its primary's names. Throws std::invalid_argument

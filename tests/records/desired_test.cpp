@@ -286,3 +286,27 @@ TEST_CASE("make_domain_policy takes a stage's mode and max_age", "[desired]") {
       dp.hash !=
       make_domain_policy("example.net", make_policy(PolicyMode::Testing, 86400, {"mail.example.net"})).hash);
 }
+
+TEST_CASE("zones_of and desired_zone_records give desired_records zone by zone", "[desired]") {
+  Config config = sample_config();
+  auto ids = sample_ids(config);
+  auto all = desired_records(config, ids);
+  auto zones = zones_of(config);
+  REQUIRE(zones.size() == all.size());
+  std::vector<std::string> names;
+  for (const auto& zone : zones) {
+    names.push_back(zone.zone);
+    INFO("zone " << zone.zone);
+    CHECK(desired_zone_records(config, zone, ids) == all.at(zone.zone));
+    for (size_t index : zone.domains) {
+      const DomainConfig& domain = config.domains.at(index);
+      CHECK((domain.zone.empty() ? domain.name : domain.zone) == zone.zone);
+    }
+  }
+  CHECK(std::is_sorted(names.begin(), names.end()));
+  // shop.example.net lives in example.net's zone.
+  auto in_example_net =
+      std::find_if(zones.begin(), zones.end(), [](const ZoneDomains& z) { return z.zone == "example.net"; });
+  REQUIRE(in_example_net != zones.end());
+  CHECK(in_example_net->domains.size() == 2);
+}

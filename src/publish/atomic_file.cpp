@@ -1,0 +1,317 @@
+#include "publish/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace stsctl {
+
+namespace {
+
+constexpr mode_t k_file_mode = 0644;
+constexpr mode_t k_directory_mode = 0755;
+
+std::string system_error(const std::string& verb, const std::string& path, int error) {
+  return "failed to " + verb + " '" + path + "' (" + std::strerror(error) + ")";
+}
+
+/// umask(2) can only be read by setting it; done before any worker starts.
+mode_t current_umask() {
+  mode_t mask = ::umask(022);
+  ::umask(mask);
+  return mask;
+}
+
+/// Reads everything from `fd` into `out`; returns 0 or the errno.
+int read_all(int fd, std::string& out) {
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    return errno;
+  }
+  out.clear();
+  // One read answers for a small file: a short read of a regular file is its end.
+  size_t wanted = static_cast<size_t>(info.st_size) + 1;
+  std::vector<char> buffer(std::max<size_t>(wanted, 4096));
+  while (true) {
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return errno;
+    }
+    out.append(buffer.data(), static_cast<size_t>(n));
+    if (n == 0 || (S_ISREG(info.st_mode) && static_cast<size_t>(n) < buffer.size())) {
+      return 0;
+    }
+  }
+}
+
+/// Writes all of `content`; returns 0 or the errno.
+int write_all(int fd, const std::string& content) {
+  size_t written = 0;
+  while (written < content.size()) {
+    ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return errno;
+    }
+    written += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+/// "a/b/c" -> "a/b"; "c" -> "".
+std::string parent_of(const std::string& relative) {
+  size_t slash = relative.rfind('/');
+  return slash == std::string::npos ? std::string() : relative.substr(0, slash);
+}
+
+std::string directory_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) {
+    return ".";
+  }
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+/// A directory to pass to *at() calls: "" means the tree's root itself.
+const char* at_path(const std::string& relative) { return relative.empty() ? "." : relative.c_str(); }
+
+void sync_directory(int root, const std::string& relative) {
+  Fd dir(::openat(root, at_path(relative), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() >= 0) {
+    ::fsync(dir.get());
+  }
+}
+
+}  // namespace
+
+FileTree::FileTree(const std::string& root) : m_root(root) {
+  while (m_root.size() > 1 && m_root.back() == '/') {
+    m_root.pop_back();
+  }
+  m_fd.reset(::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (m_fd.get() < 0 && errno == ENOENT) {
+    stsctl::make_directories(m_root);
+    m_fd.reset(::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  }
+  if (m_fd.get() < 0) {
+    throw std::runtime_error(system_error("open directory", m_root, errno));
+  }
+  mode_t mask = current_umask();
+  m_umask_cuts_modes = (k_file_mode & mask) != 0 || (k_directory_mode & mask) != 0;
+}
+
+std::string FileTree::display(const std::string& relative) const {
+  return relative.empty() ? m_root : m_root + "/" + relative;
+}
+
+void FileTree::make_directories(const std::string& relative) const {
+  if (relative.empty()) {
+    return;
+  }
+  // Deepest first: when the parents exist, one mkdir answers.
+  int error = 0;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (::mkdirat(m_fd.get(), relative.c_str(), k_directory_mode) == 0) {
+      if (m_umask_cuts_modes) {
+        ::fchmodat(m_fd.get(), relative.c_str(), k_directory_mode, 0);
+      }
+      return;
+    }
+    error = errno;
+    if (error != ENOENT || attempt == 1) {
+      break;
+    }
+    std::string parent = parent_of(relative);
+    if (parent.empty()) {
+      break;
+    }
+    make_directories(parent);
+  }
+  if (error == EEXIST) {
+    struct stat info {};
+    if (::fstatat(m_fd.get(), relative.c_str(), &info, 0) == 0 && S_ISDIR(info.st_mode)) {
+      return;
+    }
+    error = ENOTDIR;
+  }
+  throw std::runtime_error(system_error("create directory", display(relative), error));
+}
+
+bool FileTree::create_complete(const std::string& relative, const std::string& content,
+                               Durability durability) const {
+  std::string directory = parent_of(relative);
+  Fd fd(::openat(m_fd.get(), at_path(directory), O_TMPFILE | O_WRONLY | O_CLOEXEC, k_file_mode));
+  if (fd.get() < 0) {
+    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
+      return false;  // no O_TMPFILE here
+    }
+    throw std::runtime_error(system_error("create a file in", display(directory), errno));
+  }
+  if (m_umask_cuts_modes && ::fchmod(fd.get(), k_file_mode) != 0) {
+    throw std::runtime_error(system_error("set permissions on", display(relative), errno));
+  }
+  if (int error = write_all(fd.get(), content)) {
+    throw std::runtime_error(system_error("write", display(relative), error));
+  }
+  if (durability == Durability::Sync && ::fsync(fd.get()) != 0) {
+    throw std::runtime_error(system_error("sync", display(relative), errno));
+  }
+  // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc link works for anyone.
+  if (::linkat(fd.get(), "", m_fd.get(), relative.c_str(), AT_EMPTY_PATH) != 0) {
+    if (errno == EEXIST) {
+      return false;  // appeared meanwhile: replace it
+    }
+    std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+    if (::linkat(AT_FDCWD, self.c_str(), m_fd.get(), relative.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      if (errno == EEXIST || errno == ENOENT) {
+        return false;
+      }
+      throw std::runtime_error(system_error("create", display(relative), errno));
+    }
+  }
+  if (durability == Durability::Sync) {
+    sync_directory(m_fd.get(), directory);
+  }
+  return true;
+}
+
+void FileTree::replace_by_rename(const std::string& relative, const std::string& content,
+                                 Durability durability) const {
+  std::string directory = parent_of(relative);
+  // mkostemp wants a whole path; this path is rare (a changed file).
+  std::string pattern = display(relative) + ".XXXXXX";
+  std::vector<char> temp_name(pattern.begin(), pattern.end());
+  temp_name.push_back('\0');
+  Fd fd(::mkostemp(temp_name.data(), O_CLOEXEC));
+  if (fd.get() < 0) {
+    throw std::runtime_error(system_error("create a temporary file in", display(directory), errno));
+  }
+  std::string temp_path = temp_name.data();
+  auto fail = [&](const std::string& verb, const std::string& target, int error) {
+    ::unlink(temp_path.c_str());
+    throw std::runtime_error(system_error(verb, target, error));
+  };
+  if (::fchmod(fd.get(), k_file_mode) != 0) {
+    fail("set permissions on", temp_path, errno);
+  }
+  if (int error = write_all(fd.get(), content)) {
+    fail("write", temp_path, error);
+  }
+  if (durability == Durability::Sync && ::fsync(fd.get()) != 0) {
+    fail("sync", temp_path, errno);
+  }
+  if (::close(fd.release()) != 0) {
+    fail("close", temp_path, errno);
+  }
+  if (::rename(temp_path.c_str(), display(relative).c_str()) != 0) {
+    fail("rename '" + temp_path + "' to", display(relative), errno);
+  }
+  if (durability == Durability::Sync) {
+    sync_directory(m_fd.get(), directory);
+  }
+}
+
+bool FileTree::write(const std::string& relative, const std::string& content, Durability durability,
+                     Directories directories) const {
+  Fd existing(::openat(m_fd.get(), relative.c_str(), O_RDONLY | O_CLOEXEC));
+  if (existing.get() >= 0) {
+    std::string current;
+    if (int error = read_all(existing.get(), current)) {
+      throw std::runtime_error(system_error("read", display(relative), error));
+    }
+    if (current == content) {
+      return false;
+    }
+  } else if (errno != ENOENT && errno != ENOTDIR) {
+    throw std::runtime_error(system_error("read", display(relative), errno));
+  } else {  // missing, or a parent is not a directory (make_directories says so)
+    if (directories == Directories::Create) {
+      make_directories(parent_of(relative));
+    }
+    if (create_complete(relative, content, durability)) {
+      return true;
+    }
+  }
+  replace_by_rename(relative, content, durability);
+  return true;
+}
+
+void FileTree::sync() const {
+  if (::syncfs(m_fd.get()) != 0) {
+    throw std::runtime_error(system_error("sync the file system of", m_root, errno));
+  }
+}
+
+bool write_file_atomically(const std::string& path, const std::string& content, Durability durability,
+                           Directories directories) {
+  std::string directory = directory_of(path);
+  if (directories == Directories::MustExist) {
+    Fd probe(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (probe.get() < 0) {
+      throw std::runtime_error(system_error("write", path, errno));
+    }
+  }
+  return FileTree(directory).write(path.substr(path.rfind('/') + 1), content, durability,
+                                   Directories::MustExist);
+}
+
+bool read_file_if_exists(const std::string& path, std::string& out) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) {
+      return false;
+    }
+    throw std::runtime_error(system_error("read", path, errno));
+  }
+  if (int error = read_all(fd.get(), out)) {
+    throw std::runtime_error(system_error("read", path, error));
+  }
+  return true;
+}
+
+void make_directories(const std::string& path) {
+  if (path.empty() || path == "." || path == "/") {
+    return;
+  }
+  if (::mkdir(path.c_str(), k_directory_mode) == 0) {
+    ::chmod(path.c_str(), k_directory_mode);  // not cut by the umask
+    return;
+  }
+  int error = errno;
+  if (error == ENOENT) {
+    make_directories(directory_of(path));
+    if (::mkdir(path.c_str(), k_directory_mode) == 0) {
+      ::chmod(path.c_str(), k_directory_mode);
+      return;
+    }
+    error = errno;
+  }
+  if (error == EEXIST) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+      return;
+    }
+    error = ENOTDIR;
+  }
+  throw std::runtime_error(system_error("create directory", path, error));
+}
+
+void sync_filesystem(const std::string& path) {
+  Fd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0 || ::syncfs(dir.get()) != 0) {
+    throw std::runtime_error(system_error("sync the file system of", path, errno));
+  }
+}
+
+}  // namespace stsctl

@@ -1,0 +1,132 @@
+#include "publish/atomic_file.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/support.h"
+
+using namespace stsctl;
+using stsctl::test::TempDir;
+
+namespace {
+
+struct stat stat_of(const std::string& path) {
+  struct stat info {};
+  REQUIRE(::stat(path.c_str(), &info) == 0);
+  return info;
+}
+
+size_t entries_in(const std::string& dir) {
+  size_t count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    (void)entry;
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("FileTree writes new files complete, with mode 0644 whatever the umask", "[atomic_file]") {
+  TempDir dir("tree");
+  mode_t old_umask = ::umask(077);
+  {
+    FileTree tree(dir.file("out/zones"));  // created, with its parent
+    CHECK(tree.write("example.net.zone", "zone text\n", Durability::Deferred, Directories::MustExist));
+    CHECK(tree.write("a/b/c.txt", "nested", Durability::Sync, Directories::Create));
+    tree.sync();
+  }
+  ::umask(old_umask);
+  CHECK(test::read_file(dir.file("out/zones/example.net.zone")) == "zone text\n");
+  CHECK(test::read_file(dir.file("out/zones/a/b/c.txt")) == "nested");
+  CHECK((stat_of(dir.file("out/zones/example.net.zone")).st_mode & 07777) == 0644);
+  CHECK((stat_of(dir.file("out/zones/a/b/c.txt")).st_mode & 07777) == 0644);
+  CHECK((stat_of(dir.file("out/zones/a/b")).st_mode & 07777) == 0755);
+  CHECK((stat_of(dir.file("out/zones")).st_mode & 07777) == 0755);
+  CHECK(entries_in(dir.file("out/zones")) == 2);  // no temporary files left
+}
+
+TEST_CASE("FileTree leaves an unchanged file alone and replaces a changed one by rename", "[atomic_file]") {
+  TempDir dir("tree");
+  FileTree tree(dir.path());
+  REQUIRE(tree.write("f.zone", "one", Durability::Deferred, Directories::MustExist));
+  ino_t first = stat_of(dir.file("f.zone")).st_ino;
+
+  CHECK_FALSE(tree.write("f.zone", "one", Durability::Deferred, Directories::MustExist));
+  CHECK(stat_of(dir.file("f.zone")).st_ino == first);
+
+  std::string bigger(100000, 'x');  // more than one read
+  CHECK(tree.write("f.zone", bigger, Durability::Sync, Directories::MustExist));
+  CHECK(test::read_file(dir.file("f.zone")) == bigger);
+  ino_t second = stat_of(dir.file("f.zone")).st_ino;
+  CHECK(second != first);
+  CHECK_FALSE(tree.write("f.zone", bigger, Durability::Deferred, Directories::MustExist));
+  CHECK(tree.write("f.zone", "", Durability::Deferred, Directories::MustExist));  // may shrink to nothing
+  CHECK(test::read_file(dir.file("f.zone")).empty());
+  CHECK(entries_in(dir.path()) == 1);
+}
+
+TEST_CASE("FileTree errors name the path and the cause", "[atomic_file]") {
+  TempDir dir("tree");
+  FileTree tree(dir.path());
+  try {
+    tree.write("missing/f.zone", "x", Durability::Deferred, Directories::MustExist);
+    FAIL("expected an exception");
+  } catch (const std::runtime_error& error) {
+    std::string message = error.what();
+    CHECK(message.find(dir.file("missing")) != std::string::npos);
+    CHECK(message.find("No such file or directory") != std::string::npos);
+  }
+  test::write_file(dir.file("plain"), "a file where a directory must go");
+  try {
+    tree.write("plain/sub/f.txt", "x", Durability::Deferred, Directories::Create);
+    FAIL("expected an exception");
+  } catch (const std::runtime_error& error) {
+    std::string message = error.what();
+    CHECK(message.find(dir.file("plain/sub")) != std::string::npos);
+    CHECK(message.find("Not a directory") != std::string::npos);
+  }
+  CHECK_THROWS_WITH(FileTree(dir.file("plain")),
+                    Catch::Contains(dir.file("plain")) && Catch::Contains("Not a directory"));
+}
+
+TEST_CASE("FileTree takes writes from several threads at once", "[atomic_file]") {
+  TempDir dir("tree");
+  FileTree tree(dir.path());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&tree, t] {
+      for (int i = 0; i < 50; ++i) {
+        std::string name = "mta-sts.d" + std::to_string(t) + "-" + std::to_string(i) + ".example";
+        tree.write(name + "/.well-known/mta-sts.txt", name, Durability::Deferred, Directories::Create);
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  CHECK(entries_in(dir.path()) == 200);
+  CHECK(test::read_file(dir.file("mta-sts.d3-49.example/.well-known/mta-sts.txt")) ==
+        "mta-sts.d3-49.example");
+}
+
+TEST_CASE("write_file_atomically and read_file_if_exists", "[atomic_file]") {
+  TempDir dir("tree");
+  std::string path = dir.file("web.conf");
+  std::string text;
+  CHECK_FALSE(read_file_if_exists(path, text));
+  CHECK(write_file_atomically(path, "server {}\n"));
+  CHECK(read_file_if_exists(path, text));
+  CHECK(text == "server {}\n");
+  CHECK_FALSE(write_file_atomically(path, "server {}\n"));
+  CHECK_THROWS_WITH(write_file_atomically(dir.file("no/such/dir/web.conf"), "x"),
+                    Catch::Contains(dir.file("no/such/dir/web.conf")));
+  CHECK(write_file_atomically(dir.file("made/web.conf"), "y", Durability::Sync, Directories::Create));
+  CHECK(test::read_file(dir.file("made/web.conf")) == "y");
+}
