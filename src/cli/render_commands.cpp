@@ -14,32 +14,49 @@
 #include <nlohmann/json.hpp>
 
 #include <iostream>
+#include <iterator>
 #include <optional>
 
 namespace stsctl {
 
 namespace {
 
-/// Effective policies of every policy domain, at the stage the state records.
-std::vector<DomainPolicy> current_policies(const Config& config, const StateStore& state) {
-  std::vector<DomainPolicy> policies;
-  auto known = state.all_domains();
-  for (const auto& domain : config.domains) {
-    if (domain.is_alias()) {
-      continue;
-    }
-    auto found = known.find(domain.name);
-    int stage = found == known.end() ? 0 : found->second.stage;
-    policies.push_back(make_domain_policy(domain.name, effective_policy(config, domain, stage)));
-  }
-  return policies;
-}
-
 // Zones (or hosts) per batch handed to a worker: large enough that the
 // hand-over costs nothing, small enough to keep both cores busy to the end.
 constexpr size_t k_batch_size = 256;
 
 size_t batch_count(size_t items) { return (items + k_batch_size - 1) / k_batch_size; }
+
+/// Effective policies of every policy domain, at the stage the state records
+/// (canonical text and SHA-256 computed on every core).
+std::vector<DomainPolicy> current_policies(const Config& config, const StateStore& state) {
+  auto known = state.all_domains();
+  std::vector<const DomainConfig*> domains;
+  for (const auto& domain : config.domains) {
+    if (!domain.is_alias()) {
+      domains.push_back(&domain);
+    }
+  }
+  std::vector<DomainPolicy> policies;
+  policies.reserve(domains.size());
+  std::function<std::vector<DomainPolicy>(size_t)> make_batch = [&](size_t batch) {
+    std::vector<DomainPolicy> out;
+    size_t end = std::min(domains.size(), (batch + 1) * k_batch_size);
+    for (size_t i = batch * k_batch_size; i < end; ++i) {
+      const DomainConfig& domain = *domains[i];
+      auto found = known.find(domain.name);
+      int stage = found == known.end() ? 0 : found->second.stage;
+      out.push_back(make_domain_policy(domain.name, effective_policy(config, domain, stage)));
+    }
+    return out;
+  };
+  std::function<void(size_t, std::vector<DomainPolicy>&)> collect = [&](size_t,
+                                                                        std::vector<DomainPolicy>& out) {
+    std::move(out.begin(), out.end(), std::back_inserter(policies));
+  };
+  run_ordered(batch_count(domains.size()), default_worker_count(), make_batch, collect);
+  return policies;
+}
 
 /// What one batch of zones produced, handed back in zone order.
 struct ZoneBatch {

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -19,6 +21,7 @@
 #include "config/values.h"
 #include "config/yaml_tree.h"
 #include "dns/name.h"
+#include "util/parallel.h"
 
 namespace stsctl {
 
@@ -236,6 +239,8 @@ struct Settings {
 
 struct PendingDomain {
   DomainConfig config;
+  const Entry* item = nullptr;  // its pair in domains:
+  bool valid = true;            // false: its settings are not a map (reported)
   std::string path;
   yaml::Mark key_mark;
   MapView view;
@@ -261,7 +266,7 @@ class Loader {
     }
     diagnostic.key_path = path;
     diagnostic.message = message;
-    m_diagnostics.push_back(std::move(diagnostic));
+    (t_batch_diagnostics != nullptr ? *t_batch_diagnostics : m_diagnostics).push_back(std::move(diagnostic));
   }
 
   std::vector<Diagnostic> take_diagnostics() {
@@ -319,11 +324,42 @@ class Loader {
     return (std::filesystem::path(m_base_dir) / p).lexically_normal().string();
   }
 
+  /// Runs body(i) for i in [0, count) on every core in batches; each batch's
+  /// diagnostics join m_diagnostics in index order, as if run in one loop.
+  void for_each_domain(size_t count, const std::function<void(size_t)>& body);
+
+  // Where error() reports while a worker runs a batch of for_each_domain.
+  static thread_local std::vector<Diagnostic>* t_batch_diagnostics;
+
   std::string m_file;
   std::string m_base_dir;
   std::vector<Diagnostic> m_diagnostics;
   std::set<std::string> m_declared_providers;
 };
+
+thread_local std::vector<Diagnostic>* Loader::t_batch_diagnostics = nullptr;
+
+void Loader::for_each_domain(size_t count, const std::function<void(size_t)>& body) {
+  constexpr size_t k_batch = 1024;
+  std::function<std::vector<Diagnostic>(size_t)> run_batch = [&](size_t batch) {
+    std::vector<Diagnostic> found;
+    t_batch_diagnostics = &found;
+    try {
+      for (size_t i = batch * k_batch; i < std::min(count, (batch + 1) * k_batch); ++i) {
+        body(i);
+      }
+    } catch (...) {
+      t_batch_diagnostics = nullptr;
+      throw;
+    }
+    t_batch_diagnostics = nullptr;
+    return found;
+  };
+  std::function<void(size_t, std::vector<Diagnostic>&)> merge = [&](size_t, std::vector<Diagnostic>& found) {
+    std::move(found.begin(), found.end(), std::back_inserter(m_diagnostics));
+  };
+  run_ordered((count + k_batch - 1) / k_batch, default_worker_count(), run_batch, merge);
+}
 
 std::optional<MapView> Loader::read_map(const yaml::Node& node, const yaml::Mark& where,
                                         const std::string& path, const Keys& allowed, const std::string& hint,
@@ -865,24 +901,26 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
     }
 
     PendingDomain domain;
-    domain.config.name = name;
-    domain.path = path;
+    domain.config.name = std::move(name);
+    domain.item = &item;
+    domain.path = std::move(path);
     domain.key_mark = item.key.Mark();
-    if (!item.value.IsNull()) {
-      auto view = read_map(item.value, item.key.Mark(), path, k_domain_keys,
-                           " of domain settings (like {mx: [mail.example.net]})");
-      if (!view) {
-        continue;
-      }
-      domain.view = std::move(*view);
-    }
-    domain.alias_entry = domain.view.find("alias_of");
-    domain.zone_entry = domain.view.find("zone");
     pending.push_back(std::move(domain));
   }
 
-  // Read each domain's own settings (entries now sit at stable addresses).
-  for (PendingDomain& domain : pending) {
+  // Each domain's own settings; domains are independent, so on every core.
+  for_each_domain(pending.size(), [&](size_t index) {
+    PendingDomain& domain = pending[index];
+    const Entry& pair = *domain.item;
+    if (!pair.value.IsNull()) {
+      auto view = read_map(pair.value, pair.key.Mark(), domain.path, k_domain_keys,
+                           " of domain settings (like {mx: [mail.example.net]})");
+      if (!view) {
+        domain.valid = false;
+        return;
+      }
+      domain.view = std::move(*view);
+    }
     domain.alias_entry = domain.view.find("alias_of");
     domain.zone_entry = domain.view.find("zone");
     if (domain.alias_entry != nullptr) {
@@ -934,16 +972,23 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
         domain.retire = read_bool(item);
       }
     }
-  }
+  });
 
   std::unordered_map<std::string, const PendingDomain*> by_name;
   by_name.reserve(pending.size());
   for (const PendingDomain& domain : pending) {
-    by_name[domain.config.name] = &domain;
+    if (domain.valid) {
+      by_name[domain.config.name] = &domain;
+    }
   }
 
-  // Pass 2: references, inheritance and the checks that need the whole picture.
-  for (PendingDomain& domain : pending) {
+  // Pass 2: references, inheritance and the checks that need the whole
+  // picture (read-only but for each domain's own result), on every core.
+  for_each_domain(pending.size(), [&](size_t index) {
+    PendingDomain& domain = pending[index];
+    if (!domain.valid) {
+      return;
+    }
     DomainConfig& out = domain.config;
     const Settings& own = domain.own;
     out.zone = out.name;
@@ -982,7 +1027,7 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
       const Entry& alias = *domain.alias_entry;
       auto text = read_nonempty(alias, "the name of the primary domain");
       if (!text) {
-        continue;
+        return;
       }
       std::string target = normalize_name(*text);
       auto found = by_name.find(target);
@@ -1009,7 +1054,7 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
       if (out.alias_of.empty()) {
         out.alias_of = target;  // keep it an alias in the (invalid) result
       }
-      continue;
+      return;
     }
 
     out.retire = domain.retire.value_or(false);
@@ -1059,14 +1104,16 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
               std::string("mx must list at least one MX host name when mode is ") + to_string(out.mode));
       }
     }
-  }
+  });
 
   // Sort pointers, not the domains: moving 100,000 DomainConfigs around in a
   // sort cost more than reading them.
   std::vector<DomainConfig*> sorted;
   sorted.reserve(pending.size());
   for (PendingDomain& domain : pending) {
-    sorted.push_back(&domain.config);
+    if (domain.valid) {
+      sorted.push_back(&domain.config);
+    }
   }
   std::sort(sorted.begin(), sorted.end(),
             [](const DomainConfig* a, const DomainConfig* b) { return a->name < b->name; });

@@ -186,9 +186,8 @@ NodeIterator Node::end() const {
   return NodeIterator(m_document, node->type == NodeType::Map, end, end);
 }
 
-NodeIterator::NodeIterator(std::shared_ptr<const detail::Document> document, bool map, uint32_t position,
-                           uint32_t end)
-    : m_document(std::move(document)), m_map(map), m_position(position), m_end(end) {
+NodeIterator::NodeIterator(const detail::Document* document, bool map, uint32_t position, uint32_t end)
+    : m_document(document), m_map(map), m_position(position), m_end(end) {
   load_value();
 }
 
@@ -255,7 +254,7 @@ Node load(const std::string& text) {
         if (!have_root) {
           return Node();
         }
-        return Node(document, 0);
+        return Node(std::move(document));
       case YAML_ALIAS_EVENT: {
         uint32_t index = 0;
         if (!builder.find_anchor(reinterpret_cast<const char*>(raw.data.alias.anchor), &index)) {

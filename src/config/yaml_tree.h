@@ -4,10 +4,11 @@
 // Mark, NodeType, iteration, Load), with yaml-cpp's semantics for marks, null
 // scalars and non-specific tags, at a fraction of yaml-cpp's time and memory.
 //
-// Ownership: every Node shares ownership of its whole document, so Nodes stay
-// valid after the load() call and after other Nodes are gone. Nodes are
-// immutable. Duplicate map keys are kept as separate pairs (the loader reports
-// them). Aliases resolve to the anchored node itself.
+// Ownership: the Node that load() returns (and its copies) owns the whole
+// document; every other Node is a plain view into it, valid while an owning
+// Node lives. Views cost no reference counting, so the loader can read one
+// document from several threads. Nodes are immutable. Duplicate map keys are kept as separate pairs (the
+// loader reports them). Aliases resolve to the anchored node itself.
 
 #include <cstdint>
 #include <iterator>
@@ -94,12 +95,14 @@ class Node {
   friend class NodeIterator;
   friend Node load(const std::string& text);
   static Node undefined();
-  Node(std::shared_ptr<const detail::Document> document, uint32_t index)
-      : m_document(std::move(document)), m_index(index) {}
+  explicit Node(std::shared_ptr<const detail::Document> owner)
+      : m_owner(std::move(owner)), m_document(m_owner.get()), m_index(0) {}
+  Node(const detail::Document* document, uint32_t index) : m_document(document), m_index(index) {}
 
   const detail::NodeRecord* record() const;
 
-  std::shared_ptr<const detail::Document> m_document;  // null: default Null node
+  std::shared_ptr<const detail::Document> m_owner;  // set on the root load() returns
+  const detail::Document* m_document = nullptr;     // null: default Null node
   uint32_t m_index = 0;
   bool m_undefined = false;
 };
@@ -135,10 +138,10 @@ class NodeIterator {
 
  private:
   friend class Node;
-  NodeIterator(std::shared_ptr<const detail::Document> document, bool map, uint32_t position, uint32_t end);
+  NodeIterator(const detail::Document* document, bool map, uint32_t position, uint32_t end);
   void load_value();
 
-  std::shared_ptr<const detail::Document> m_document;
+  const detail::Document* m_document = nullptr;
   bool m_map = false;
   uint32_t m_position = 0;  // index into Document::children
   uint32_t m_end = 0;

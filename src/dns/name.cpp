@@ -7,7 +7,12 @@ namespace stsctl {
 
 std::string normalize_name(const std::string& name) {
   std::string out = name;
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  // ASCII only, as DNS case-insensitivity is (RFC 4343); no locale lookups.
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
   if (!out.empty() && out.back() == '.') {
     out.pop_back();
   }

@@ -43,10 +43,13 @@ std::string policy_text(const Policy& policy) {
 }
 
 std::string sha256_hex(const std::string& bytes) {
-  MdCtxPtr ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  // Fetched once and a context per thread: OpenSSL 3 otherwise looks the
+  // algorithm up and allocates on every call (100,000 policies per render).
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local MdCtxPtr ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
+  if (sha256 == nullptr || !ctx || EVP_DigestInit_ex2(ctx.get(), sha256, nullptr) != 1 ||
       EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1 ||
       EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) {
     throw std::runtime_error("failed to compute SHA-256 (OpenSSL EVP error)");

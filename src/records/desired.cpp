@@ -45,9 +45,20 @@ std::string encode_rua(const std::string& uri) {
   return out;
 }
 
-RRset make_rrset(const std::string& owner, RRType type, uint32_t ttl, std::vector<std::string> values) {
+/// "<prefix><name>." for a normalised name, built in place (this runs for
+/// every record of every zone).
+std::string owner_name(const std::string& prefix, const std::string& name) {
+  std::string owner;
+  owner.reserve(prefix.size() + name.size() + 1);
+  owner += prefix;
+  owner += name;
+  owner += '.';
+  return owner;
+}
+
+RRset make_rrset(std::string owner, RRType type, uint32_t ttl, std::vector<std::string> values) {
   RRset rrset;
-  rrset.owner = absolute(normalize_name(owner));
+  rrset.owner = std::move(owner);
   rrset.type = type;
   rrset.ttl = ttl;
   rrset.values = std::move(values);
@@ -56,45 +67,48 @@ RRset make_rrset(const std::string& owner, RRType type, uint32_t ttl, std::vecto
 }
 
 void add_policy_domain(const DomainConfig& domain, const std::string& id, std::vector<RRset>& out) {
-  const std::string& d = domain.name;
-  out.push_back(make_rrset(k_sts_prefix + d, RRType::TXT, domain.ttl, {"v=STSv1; id=" + id}));
+  const std::string d = normalize_name(domain.name);
+  out.push_back(make_rrset(owner_name(k_sts_prefix, d), RRType::TXT, domain.ttl, {"v=STSv1; id=" + id}));
   if (!domain.tlsrpt_rua.empty()) {
     std::string value = "v=TLSRPTv1; rua=";
     for (size_t i = 0; i < domain.tlsrpt_rua.size(); ++i) {
       value += (i == 0 ? "" : ",") + encode_rua(domain.tlsrpt_rua[i]);
     }
-    out.push_back(make_rrset(k_tlsrpt_prefix + d, RRType::TXT, domain.ttl, {value}));
+    out.push_back(make_rrset(owner_name(k_tlsrpt_prefix, d), RRType::TXT, domain.ttl, {value}));
   }
   const PolicyHost& host = domain.policy_host;
   if (!host.cname.empty()) {
     // A CNAME owner can hold no other data (RFC 1034 section 3.6.2): no CAA here.
-    out.push_back(
-        make_rrset(k_host_prefix + d, RRType::CNAME, domain.ttl, {absolute(normalize_name(host.cname))}));
+    out.push_back(make_rrset(owner_name(k_host_prefix, d), RRType::CNAME, domain.ttl,
+                             {absolute(normalize_name(host.cname))}));
     return;
   }
   if (!host.ipv4.empty()) {
-    out.push_back(make_rrset(k_host_prefix + d, RRType::A, domain.ttl, host.ipv4));
+    out.push_back(make_rrset(owner_name(k_host_prefix, d), RRType::A, domain.ttl, host.ipv4));
   }
   if (!host.ipv6.empty()) {
-    out.push_back(make_rrset(k_host_prefix + d, RRType::AAAA, domain.ttl, host.ipv6));
+    out.push_back(make_rrset(owner_name(k_host_prefix, d), RRType::AAAA, domain.ttl, host.ipv6));
   }
   if (!domain.caa.empty()) {
     std::vector<std::string> values;
     for (const auto& entry : domain.caa) {
       values.push_back(caa_value(entry.flags, entry.tag, entry.value));
     }
-    out.push_back(make_rrset(k_host_prefix + d, RRType::CAA, domain.ttl, values));
+    out.push_back(make_rrset(owner_name(k_host_prefix, d), RRType::CAA, domain.ttl, std::move(values)));
   }
 }
 
 void add_alias_domain(const DomainConfig& alias, const DomainConfig& primary, std::vector<RRset>& out) {
-  const std::string& a = alias.name;
-  const std::string& d = primary.name;
-  out.push_back(make_rrset(k_sts_prefix + a, RRType::CNAME, alias.ttl, {absolute(k_sts_prefix + d)}));
+  const std::string a = normalize_name(alias.name);
+  const std::string d = normalize_name(primary.name);
+  out.push_back(
+      make_rrset(owner_name(k_sts_prefix, a), RRType::CNAME, alias.ttl, {owner_name(k_sts_prefix, d)}));
   if (!primary.tlsrpt_rua.empty()) {
-    out.push_back(make_rrset(k_tlsrpt_prefix + a, RRType::CNAME, alias.ttl, {absolute(k_tlsrpt_prefix + d)}));
+    out.push_back(make_rrset(owner_name(k_tlsrpt_prefix, a), RRType::CNAME, alias.ttl,
+                             {owner_name(k_tlsrpt_prefix, d)}));
   }
-  out.push_back(make_rrset(k_host_prefix + a, RRType::CNAME, alias.ttl, {absolute(k_host_prefix + d)}));
+  out.push_back(
+      make_rrset(owner_name(k_host_prefix, a), RRType::CNAME, alias.ttl, {owner_name(k_host_prefix, d)}));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -538,4 +539,57 @@ TEST_CASE("diagnostics_to_json gives an array of objects", "[config][diagnostic]
         R"([{"column":16,"file":"stsctl.yaml","key":"domains.example.net.policy.max_age","line":14,)"
         R"("message":"100 is below 86400"},{"column":1,"file":"stsctl.yaml","key":"","line":2,)"
         R"("message":"say \"hi\""}])");
+}
+
+TEST_CASE("a config of thousands of domains loads the same on every core, errors in file order", "[config]") {
+  // Large enough that the domains are read in several batches on several
+  // threads; the errors sit in different batches.
+  std::string text =
+      "version: 1\n"
+      "defaults:\n"
+      "  policy_host: {ipv4: [192.0.2.40]}\n"
+      "domains:\n";
+  const int k_domains = 5000;
+  for (int i = 0; i < k_domains; ++i) {
+    std::string name = "d" + std::to_string(i) + ".example";
+    if (i == 10) {
+      text += "  " + name + ": {mx: [mail.example.net], colour: blue}\n";  // line 15
+    } else if (i == 2100) {
+      text += "  " + name + ": {alias_of: nowhere.example}\n";  // line 2105
+    } else if (i == 4700) {
+      text += "  " + name + ": {mx: [\"mail.*.example.net\"]}\n";  // line 4705
+    } else if (i % 7 == 3) {
+      text += "  " + name + ": {alias_of: d" + std::to_string(i - 1) + ".example}\n";
+    } else {
+      text += "  " + name + ": {mx: [mail." + name + "]}\n";
+    }
+  }
+  LoadResult result = load_config_text(text, "stsctl.yaml", "/etc/stsctl");
+  std::vector<std::string> lines;
+  for (const auto& diagnostic : result.diagnostics) {
+    lines.push_back(format_diagnostic(diagnostic));
+  }
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0].rfind("stsctl.yaml:15:", 0) == 0);
+  CHECK(lines[0].find("domains.d10.example.colour: unknown key 'colour'") != std::string::npos);
+  CHECK(lines[1].rfind("stsctl.yaml:2105:", 0) == 0);
+  CHECK(lines[1].find("'nowhere.example' is not a domain in this config") != std::string::npos);
+  CHECK(lines[2].rfind("stsctl.yaml:4705:", 0) == 0);
+  CHECK(lines[2].find("domains.d4700.example.mx[0]") != std::string::npos);
+
+  // Without the errors the same file loads, domains sorted by name.
+  text = test::replace_all(text, ", colour: blue", "");
+  text = test::replace_all(text, "alias_of: nowhere.example", "mx: [mail.example.net]");
+  text = test::replace_all(text, "\"mail.*.example.net\"", "mail.example.net");
+  LoadResult good = load_ok(text);
+  REQUIRE(good.config.domains.size() == k_domains);
+  CHECK(std::is_sorted(good.config.domains.begin(), good.config.domains.end(),
+                       [](const DomainConfig& a, const DomainConfig& b) { return a.name < b.name; }));
+  const DomainConfig* alias = good.config.find_domain("d3.example");
+  REQUIRE(alias != nullptr);
+  CHECK(alias->alias_of == "d2.example");
+  const DomainConfig* primary = good.config.find_domain("d4999.example");
+  REQUIRE(primary != nullptr);
+  CHECK(primary->mx == std::vector<std::string>{"mail.d4999.example"});
+  CHECK(primary->policy_host.ipv4 == std::vector<std::string>{"192.0.2.40"});
 }
