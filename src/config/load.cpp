@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
 
 #include "config/edit_distance.h"
@@ -162,7 +163,8 @@ bool is_env_name(const std::string& name) {
 }
 
 /// Remembers the line each key was first seen on. Settings maps hold a few
-/// keys (a linear scan beats hashing); `domains:` holds up to 100,000.
+/// keys (a linear scan beats hashing); `domains:` holds up to 100,000. Keys
+/// are views: the caller keeps each key's text alive and unmoved.
 class FirstLines {
  public:
   explicit FirstLines(size_t expected) {
@@ -171,7 +173,7 @@ class FirstLines {
     }
   }
   /// Records `key` at `line` and returns 0, or the earlier line when `key` was seen.
-  int insert(const std::string& key, int line) {
+  int insert(std::string_view key, int line) {
     if (m_small.size() < k_linear_limit && m_index.empty()) {
       for (const auto& [name, first] : m_small) {
         if (name == key) {
@@ -190,8 +192,8 @@ class FirstLines {
 
  private:
   static constexpr size_t k_linear_limit = 16;
-  std::vector<std::pair<std::string, int>> m_small;
-  std::unordered_map<std::string, int> m_index;
+  std::vector<std::pair<std::string_view, int>> m_small;
+  std::unordered_map<std::string_view, int> m_index;
 };
 
 struct Entry {
@@ -238,9 +240,9 @@ struct Settings {
 };
 
 struct PendingDomain {
-  DomainConfig config;
-  const Entry* item = nullptr;  // its pair in domains:
-  bool valid = true;            // false: its settings are not a map (reported)
+  DomainConfig* config = nullptr;  // its slot in Config::domains, filled in place
+  const Entry* item = nullptr;     // its pair in domains:
+  bool valid = true;               // false: its settings are not a map (reported)
   std::string path;
   yaml::Mark key_mark;
   MapView view;
@@ -379,7 +381,7 @@ std::optional<MapView> Loader::read_map(const yaml::Node& node, const yaml::Mark
       continue;
     }
     Entry entry{key.Scalar(), key, it->second, join(path, key.Scalar())};
-    if (int first_line = seen.insert(entry.name, key.Mark().line + 1)) {
+    if (int first_line = seen.insert(key.Scalar(), key.Mark().line + 1)) {  // the document's text stays put
       // The tree keeps both pairs silently; the first one would win a lookup.
       error(key.Mark(), entry.path,
             "duplicate key '" + entry.name + "' (first given on line " + std::to_string(first_line) + ")");
@@ -877,9 +879,12 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
     return;
   }
 
-  // Pass 1: names and each domain's own settings.
+  // Pass 1: names and each domain's own settings. Each domain is built in
+  // its final slot of config->domains (no copy of 100,000 of them at the end).
   std::vector<PendingDomain> pending;
   pending.reserve(domains->entries.size());
+  config->domains.clear();
+  config->domains.reserve(domains->entries.size());
   FirstLines seen(domains->entries.size());
   for (const Entry& item : domains->entries) {
     std::string name = normalize_name(item.name);
@@ -894,14 +899,18 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
             "'" + name + "' is too long: _smtp._tls." + name + " would exceed 253 characters");
       continue;
     }
-    if (int first_line = seen.insert(name, item.key.Mark().line + 1)) {
+    // The name's final home is its slot, which never moves: `seen` keeps a view of it.
+    DomainConfig& slot = config->domains.emplace_back();
+    slot.name = std::move(name);
+    if (int first_line = seen.insert(slot.name, item.key.Mark().line + 1)) {
       error(item.key.Mark(), path,
-            "duplicate domain '" + name + "' (first given on line " + std::to_string(first_line) + ")");
+            "duplicate domain '" + slot.name + "' (first given on line " + std::to_string(first_line) + ")");
+      config->domains.pop_back();
       continue;
     }
 
     PendingDomain domain;
-    domain.config.name = std::move(name);
+    domain.config = &slot;
     domain.item = &item;
     domain.path = std::move(path);
     domain.key_mark = item.key.Mark();
@@ -961,7 +970,7 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
             error(node.Mark(), path, name_message(pattern, "a valid MX host name or pattern", *problem));
             continue;
           }
-          auto& list = domain.config.mx;
+          auto& list = domain.config->mx;
           if (std::find(list.begin(), list.end(), pattern) != list.end()) {
             error(node.Mark(), path, "'" + pattern + "' is listed twice");
             continue;
@@ -978,7 +987,7 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
   by_name.reserve(pending.size());
   for (const PendingDomain& domain : pending) {
     if (domain.valid) {
-      by_name[domain.config.name] = &domain;
+      by_name[domain.config->name] = &domain;
     }
   }
 
@@ -989,7 +998,7 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
     if (!domain.valid) {
       return;
     }
-    DomainConfig& out = domain.config;
+    DomainConfig& out = *domain.config;
     const Settings& own = domain.own;
     out.zone = out.name;
     if (domain.zone_entry != nullptr) {
@@ -1106,21 +1115,29 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
     }
   });
 
-  // Sort pointers, not the domains: moving 100,000 DomainConfigs around in a
-  // sort cost more than reading them.
-  std::vector<DomainConfig*> sorted;
-  sorted.reserve(pending.size());
+  // Domains in name order. A config written in order (and without invalid
+  // domains) is already there; otherwise move each domain once.
+  bool all_valid =
+      std::all_of(pending.begin(), pending.end(), [](const PendingDomain& d) { return d.valid; });
+  auto by_domain_name = [](const DomainConfig& a, const DomainConfig& b) { return a.name < b.name; };
+  if (all_valid && std::is_sorted(config->domains.begin(), config->domains.end(), by_domain_name)) {
+    return;
+  }
+  std::vector<DomainConfig*> order;
+  order.reserve(pending.size());
   for (PendingDomain& domain : pending) {
     if (domain.valid) {
-      sorted.push_back(&domain.config);
+      order.push_back(domain.config);
     }
   }
-  std::sort(sorted.begin(), sorted.end(),
-            [](const DomainConfig* a, const DomainConfig* b) { return a->name < b->name; });
-  config->domains.reserve(config->domains.size() + pending.size());
-  for (DomainConfig* domain : sorted) {
-    config->domains.push_back(std::move(*domain));
+  std::sort(order.begin(), order.end(),
+            [&](const DomainConfig* a, const DomainConfig* b) { return by_domain_name(*a, *b); });
+  std::vector<DomainConfig> sorted;
+  sorted.reserve(order.size());
+  for (DomainConfig* domain : order) {
+    sorted.push_back(std::move(*domain));
   }
+  config->domains = std::move(sorted);
 }
 
 void Loader::read_providers(const Entry& entry, Config* config) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 namespace stsctl {
 
@@ -21,21 +22,25 @@ std::string normalize_name(const std::string& name) {
 
 namespace {
 
-std::optional<std::string> label_error(const std::string& label) {
+bool is_ldh(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+std::optional<std::string> label_error(std::string_view label) {
   if (label.empty()) {
     return std::string("has an empty label");
   }
   if (label.size() > 63) {
-    return "label '" + label.substr(0, 20) + "...' is longer than 63 characters";
+    return "label '" + std::string(label.substr(0, 20)) + "...' is longer than 63 characters";
   }
   for (unsigned char c : label) {
-    if (!(std::isalnum(c) || c == '-')) {
+    if (!is_ldh(c)) {
       std::string shown = c == ' ' ? std::string("space") : "'" + std::string(1, static_cast<char>(c)) + "'";
-      return "label '" + label + "' has " + shown + " (letters, digits and '-' only)";
+      return "label '" + std::string(label) + "' has " + shown + " (letters, digits and '-' only)";
     }
   }
   if (label.front() == '-' || label.back() == '-') {
-    return "label '" + label + "' starts or ends with '-'";
+    return "label '" + std::string(label) + "' starts or ends with '-'";
   }
   return std::nullopt;
 }
@@ -53,7 +58,8 @@ std::optional<std::string> host_name_error(const std::string& name) {
   int labels = 0;
   while (true) {
     size_t dot = name.find('.', start);
-    std::string label = name.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string_view label =
+        std::string_view(name).substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (auto error = label_error(label)) {
       return error;
     }

@@ -103,6 +103,7 @@ FileTree::FileTree(const std::string& root) : m_root(root) {
   if (m_fd.get() < 0 && errno == ENOENT) {
     stsctl::make_directories(m_root);
     m_fd.reset(::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    m_fresh = true;
   }
   if (m_fd.get() < 0) {
     throw std::runtime_error(system_error("open directory", m_root, errno));
@@ -118,6 +119,23 @@ std::string FileTree::display(const std::string& relative) const {
 void FileTree::make_directories(const std::string& relative) const {
   if (relative.empty()) {
     return;
+  }
+  if (m_fresh) {
+    // Nothing below a root made by this run exists but what it made itself:
+    // top down, one mkdir per level; EEXIST is a sibling file's parent.
+    for (size_t slash = relative.find('/');; slash = relative.find('/', slash + 1)) {
+      std::string level = relative.substr(0, slash);
+      if (::mkdirat(m_fd.get(), level.c_str(), k_directory_mode) == 0) {
+        if (m_umask_cuts_modes) {
+          ::fchmodat(m_fd.get(), level.c_str(), k_directory_mode, 0);
+        }
+      } else if (errno != EEXIST) {
+        throw std::runtime_error(system_error("create directory", display(level), errno));
+      }
+      if (slash == std::string::npos) {
+        return;
+      }
+    }
   }
   // Deepest first: when the parents exist, one mkdir answers.
   int error = 0;
@@ -224,7 +242,11 @@ void FileTree::replace_by_rename(const std::string& relative, const std::string&
 
 bool FileTree::write(const std::string& relative, const std::string& content, Durability durability,
                      Directories directories) const {
-  Fd existing(::openat(m_fd.get(), relative.c_str(), O_RDONLY | O_CLOEXEC));
+  // Below a root this run created, only this run's files exist: no probe.
+  Fd existing(m_fresh ? -1 : ::openat(m_fd.get(), relative.c_str(), O_RDONLY | O_CLOEXEC));
+  if (m_fresh) {
+    errno = ENOENT;
+  }
   if (existing.get() >= 0) {
     std::string current;
     if (int error = read_all(existing.get(), current)) {

@@ -50,6 +50,7 @@ class FileTree {
   std::string m_root;
   Fd m_fd;
   bool m_umask_cuts_modes = true;  // chmod after create unless the umask keeps 0644/0755
+  bool m_fresh = false;            // the root was created by this FileTree
 };
 
 /// write_file_atomically for one file: FileTree(directory of path).write(...).

@@ -130,3 +130,17 @@ TEST_CASE("write_file_atomically and read_file_if_exists", "[atomic_file]") {
   CHECK(write_file_atomically(dir.file("made/web.conf"), "y", Durability::Sync, Directories::Create));
   CHECK(test::read_file(dir.file("made/web.conf")) == "y");
 }
+
+TEST_CASE("FileTree on a root it created writes without probing, also twice to one name", "[atomic_file]") {
+  TempDir dir("tree");
+  FileTree tree(dir.file("new/www"));
+  CHECK(tree.write("mta-sts.a.example/.well-known/mta-sts.txt", "a", Durability::Deferred,
+                   Directories::Create));
+  CHECK(tree.write("mta-sts.a.example/other.txt", "b", Durability::Deferred, Directories::Create));
+  CHECK(tree.write("mta-sts.a.example/.well-known/mta-sts.txt", "c", Durability::Deferred,
+                   Directories::Create));
+  CHECK(test::read_file(dir.file("new/www/mta-sts.a.example/.well-known/mta-sts.txt")) == "c");
+  CHECK(test::read_file(dir.file("new/www/mta-sts.a.example/other.txt")) == "b");
+  CHECK(entries_in(dir.file("new/www/mta-sts.a.example/.well-known")) == 1);
+  CHECK((stat_of(dir.file("new/www/mta-sts.a.example")).st_mode & 07777) == 0755);
+}
