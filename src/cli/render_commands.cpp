@@ -58,12 +58,6 @@ std::vector<DomainPolicy> current_policies(const Config& config, const StateStor
   return policies;
 }
 
-/// What one batch of zones produced, handed back in zone order.
-struct ZoneBatch {
-  std::vector<std::string> fragments;  // empty when written to files
-  std::vector<bool> written;           // per zone, when writing files
-};
-
 }  // namespace
 
 int run_validate(Context& context) {
@@ -94,17 +88,6 @@ int run_render_zone(Context& context, const std::string& output_dir) {
   for (const auto& domain : config.domains) {
     formats[domain.name] = domain.id_format;
   }
-  // Rendering is publishing for zone-file users: the ids are recorded so the
-  // next render keeps them unless the policy changes.
-  auto decisions = state.resolve_and_record(policies, formats, context.now());
-  std::map<std::string, std::string> ids;
-  for (const auto& [domain, decision] : decisions) {
-    ids.emplace_hint(ids.end(), domain, decision.id);
-    if (decision.bumped) {
-      context.log("render: " + domain + " gets id " + decision.id);
-    }
-  }
-  std::vector<ZoneDomains> zones = zones_of(config);
   std::optional<FileTree> tree;
   if (!output_dir.empty()) {
     try {
@@ -113,66 +96,93 @@ int run_render_zone(Context& context, const std::string& output_dir) {
       throw CliError(std::string("render zone: ") + error.what());
     }
   }
-  auto zone_file = [&](const std::string& zone) { return output_dir + "/" + zone + ".zone"; };
 
-  // Zones are independent: build, check, render and write them on every core;
-  // results come back in zone order so the output stays deterministic.
-  std::function<ZoneBatch(size_t)> render_batch = [&](size_t batch) {
-    ZoneBatch out;
-    size_t end = std::min(zones.size(), (batch + 1) * k_batch_size);
-    for (size_t i = batch * k_batch_size; i < end; ++i) {
-      const ZoneDomains& zone = zones[i];
-      std::vector<RRset> rrsets = desired_zone_records(config, zone, ids);
-      auto problems = check_invariants(zone.zone, rrsets);
-      if (!problems.empty()) {
-        throw CliError("internal error: records of zone " + zone.zone +
-                       " break an invariant: " + problems.front());
-      }
-      std::string fragment = render_zone_fragment(zone.zone, rrsets);
-      if (output_dir.empty()) {
-        out.fragments.push_back(std::move(fragment));
-      } else {
-        try {
-          out.written.push_back(
-              tree->write(zone.zone + ".zone", fragment, Durability::Deferred, Directories::MustExist));
-        } catch (const std::runtime_error& error) {
-          throw CliError(std::string("render zone: ") + error.what());
+  // Zones are independent: built, checked and rendered on every core, in
+  // memory, while the state records the new ids; nothing is written unless
+  // both succeed. Results come back in zone order: the output is deterministic.
+  std::vector<ZoneDomains> zones = zones_of(config);
+  std::vector<std::string> fragments;
+  fragments.reserve(zones.size());
+  auto build_zones = [&](const std::map<std::string, IdDecision>& decisions) {
+    std::map<std::string, std::string> ids;
+    for (const auto& [domain, decision] : decisions) {
+      ids.emplace_hint(ids.end(), domain, decision.id);
+    }
+    std::function<std::vector<std::string>(size_t)> render_batch = [&](size_t batch) {
+      std::vector<std::string> out;
+      for (size_t i = batch * k_batch_size; i < std::min(zones.size(), (batch + 1) * k_batch_size); ++i) {
+        const ZoneDomains& zone = zones[i];
+        std::vector<RRset> rrsets = desired_zone_records(config, zone, ids);
+        auto problems = check_invariants(zone.zone, rrsets);
+        if (!problems.empty()) {
+          throw CliError("internal error: records of zone " + zone.zone +
+                         " break an invariant: " + problems.front());
         }
+        out.push_back(render_zone_fragment(zone.zone, rrsets));
       }
-    }
-    return out;
+      return out;
+    };
+    std::function<void(size_t, std::vector<std::string>&)> collect = [&](size_t,
+                                                                         std::vector<std::string>& out) {
+      std::move(out.begin(), out.end(), std::back_inserter(fragments));
+    };
+    run_ordered(batch_count(zones.size()), default_worker_count(), render_batch, collect);
   };
-  nlohmann::json json_out = nlohmann::json::array();
-  size_t files_written = 0;
-  std::function<void(size_t, ZoneBatch&)> deliver = [&](size_t batch, ZoneBatch& out) {
-    size_t first = batch * k_batch_size;
-    if (!output_dir.empty()) {
-      for (size_t j = 0; j < out.written.size(); ++j) {
-        const std::string path = zone_file(zones[first + j].zone);
-        files_written += out.written[j] ? 1 : 0;
-        context.log(std::string(out.written[j] ? "wrote " : "unchanged ") + path);
-        if (context.json()) {
-          json_out.push_back({{"zone", zones[first + j].zone}, {"file", path}});
-        }
-      }
-      return;
+  // Rendering is publishing for zone-file users: the ids are recorded so the
+  // next render keeps them unless the policy changes.
+  auto decisions = state.resolve_and_record(policies, formats, context.now(), build_zones);
+  for (const auto& [domain, decision] : decisions) {
+    if (decision.bumped) {
+      context.log("render: " + domain + " gets id " + decision.id);
     }
-    for (size_t j = 0; j < out.fragments.size(); ++j) {
-      if (context.json()) {
-        json_out.push_back({{"zone", zones[first + j].zone}, {"fragment", std::move(out.fragments[j])}});
-      } else {
-        std::cout << out.fragments[j] << "\n";
-      }
-    }
-  };
-  run_ordered(batch_count(zones.size()), default_worker_count(), render_batch, deliver);
-
-  if (!output_dir.empty() && !context.json()) {
-    std::cerr << "render zone: " << zones.size() << " zone file(s) in " << output_dir << " (" << files_written
-              << " written, " << zones.size() - files_written << " unchanged)\n";
   }
+
+  nlohmann::json json_out = nlohmann::json::array();
+  if (output_dir.empty()) {
+    for (size_t i = 0; i < zones.size(); ++i) {
+      if (context.json()) {
+        json_out.push_back({{"zone", zones[i].zone}, {"fragment", std::move(fragments[i])}});
+      } else {
+        std::cout << fragments[i] << "\n";
+      }
+    }
+    if (context.json()) {
+      std::cout << json_out.dump(2) << "\n";
+    }
+    return k_exit_ok;
+  }
+
+  std::function<std::vector<bool>(size_t)> write_batch = [&](size_t batch) {
+    std::vector<bool> written;
+    for (size_t i = batch * k_batch_size; i < std::min(zones.size(), (batch + 1) * k_batch_size); ++i) {
+      try {
+        written.push_back(
+            tree->write(zones[i].zone + ".zone", fragments[i], Durability::Deferred, Directories::MustExist));
+      } catch (const std::runtime_error& error) {
+        throw CliError(std::string("render zone: ") + error.what());
+      }
+      std::string().swap(fragments[i]);  // written: give the memory back
+    }
+    return written;
+  };
+  size_t files_written = 0;
+  std::function<void(size_t, std::vector<bool>&)> deliver = [&](size_t batch, std::vector<bool>& written) {
+    for (size_t j = 0; j < written.size(); ++j) {
+      const std::string& zone = zones[batch * k_batch_size + j].zone;
+      const std::string path = output_dir + "/" + zone + ".zone";
+      files_written += written[j] ? 1 : 0;
+      context.log(std::string(written[j] ? "wrote " : "unchanged ") + path);
+      if (context.json()) {
+        json_out.push_back({{"zone", zone}, {"file", path}});
+      }
+    }
+  };
+  run_ordered(batch_count(zones.size()), default_worker_count(), write_batch, deliver);
   if (context.json()) {
     std::cout << json_out.dump(2) << "\n";
+  } else {
+    std::cerr << "render zone: " << zones.size() << " zone file(s) in " << output_dir << " (" << files_written
+              << " written, " << zones.size() - files_written << " unchanged)\n";
   }
   return k_exit_ok;
 }

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <sstream>
 #include <thread>
@@ -102,7 +103,8 @@ struct StateStore::Impl {
       StmtPtr& cached = impl.statements[sql];
       if (!cached) {
         sqlite3_stmt* raw = nullptr;
-        if (sqlite3_prepare_v3(impl.db.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(impl.db.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) !=
+            SQLITE_OK) {
           impl.fail("prepare a query on");
         }
         cached.reset(raw);
@@ -116,8 +118,7 @@ struct StateStore::Impl {
     Stmt(const Stmt&) = delete;
     Stmt& operator=(const Stmt&) = delete;
     Stmt& bind(int index, const std::string& value) {
-      check(sqlite3_bind_text(m_stmt, index, value.data(), static_cast<int>(value.size()),
-                              SQLITE_TRANSIENT));
+      check(sqlite3_bind_text(m_stmt, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT));
       return *this;
     }
     Stmt& bind(int index, int64_t value) {
@@ -219,10 +220,11 @@ struct StateStore::Impl {
     if (version < 2) {
       // Where a domain's records live, so a domain removed from the config
       // can still be retired (RFC 8461 section 8.3).
-      exec("ALTER TABLE domains ADD COLUMN zone TEXT NOT NULL DEFAULT '';"
-           "ALTER TABLE domains ADD COLUMN provider TEXT NOT NULL DEFAULT '';"
-           "UPDATE meta SET schema_version = 2",
-           "migrate the schema of");
+      exec(
+          "ALTER TABLE domains ADD COLUMN zone TEXT NOT NULL DEFAULT '';"
+          "ALTER TABLE domains ADD COLUMN provider TEXT NOT NULL DEFAULT '';"
+          "UPDATE meta SET schema_version = 2",
+          "migrate the schema of");
     }
     txn.commit();
   }
@@ -279,6 +281,17 @@ struct StateStore::Impl {
     hist.bind(1, domain).bind(2, now).bind(3, id).bind(4, hash).bind(5, std::string(mode_text(policy.mode)));
     hist.bind(6, static_cast<int64_t>(policy.max_age)).bind(7, text);
     hist.step();
+  }
+
+  // Records every bump in `decisions` (inside the caller's transaction).
+  void record_bumps(const std::vector<DomainPolicy>& policies,
+                    const std::map<std::string, IdDecision>& decisions, int64_t now) {
+    for (const auto& p : policies) {
+      auto found = decisions.find(p.domain);
+      if (found != decisions.end() && found->second.bumped) {
+        record(p.domain, found->second.id, p.hash, p.policy, p.text, now);
+      }
+    }
   }
 
   std::map<std::string, IdDecision> decide(const std::vector<DomainPolicy>& policies,
@@ -422,6 +435,33 @@ std::map<std::string, IdDecision> StateStore::resolve_and_record(
   return out;
 }
 
+std::map<std::string, IdDecision> StateStore::resolve_and_record(
+    const std::vector<DomainPolicy>& policies, const std::map<std::string, IdFormat>& formats,
+    int64_t now_unix, const std::function<void(const std::map<std::string, IdDecision>&)>& meanwhile) {
+  Impl::WriteTxn txn(*m_impl);
+  auto out = m_impl->decide(policies, formats, now_unix, false);
+  std::exception_ptr failure;
+  std::thread worker([&] {
+    try {
+      meanwhile(out);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  try {
+    m_impl->record_bumps(policies, out, now_unix);
+  } catch (...) {
+    worker.join();
+    throw;  // the transaction rolls back
+  }
+  worker.join();
+  if (failure) {
+    std::rethrow_exception(failure);
+  }
+  txn.commit();
+  return out;
+}
+
 void StateStore::record_published(const std::vector<PublishedPolicyRecord>& records, int64_t now_unix) {
   Impl::WriteTxn txn(*m_impl);
   for (const auto& r : records) {
@@ -434,7 +474,8 @@ void StateStore::record_published(const std::vector<PublishedPolicyRecord>& reco
   txn.commit();
 }
 
-void StateStore::set_location(const std::string& domain, const std::string& zone, const std::string& provider) {
+void StateStore::set_location(const std::string& domain, const std::string& zone,
+                              const std::string& provider) {
   m_impl->update_domain("UPDATE domains SET zone = ?2, provider = ?3 WHERE domain = ?1", domain,
                         [&](Impl::Stmt& q) { q.bind(2, zone).bind(3, provider); });
 }

@@ -8,6 +8,7 @@
 #include "records/desired.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,13 +29,13 @@ struct DomainState {
   std::string policy_id;
   PolicyMode mode = PolicyMode::Testing;
   uint32_t max_age = 0;
-  int stage = 0;                 // index into rollout.stages
-  int64_t stage_since = 0;       // unix seconds (UTC)
-  int64_t updated_at = 0;        // when the current id was recorded
+  int stage = 0;                          // index into rollout.stages
+  int64_t stage_since = 0;                // unix seconds (UTC)
+  int64_t updated_at = 0;                 // when the current id was recorded
   std::optional<int64_t> retiring_until;  // set while a retired domain's mode-none policy ages out
-  std::string gate_status;       // last promotion gate result (human text), empty if none
-  int64_t last_check = 0;        // 0 when never checked
-  std::string zone;              // where its records live ("" before schema 2)
+  std::string gate_status;                // last promotion gate result (human text), empty if none
+  int64_t last_check = 0;                 // 0 when never checked
+  std::string zone;                       // where its records live ("" before schema 2)
   std::string provider;
 };
 
@@ -81,15 +82,24 @@ class StateStore {
   /// Read-only: the id each policy would get now (decide_id against the
   /// stored hash/id). Nothing is written.
   std::map<std::string, IdDecision> preview_ids(const std::vector<DomainPolicy>& policies,
-                                               const std::map<std::string, IdFormat>& formats,
-                                               int64_t now_unix) const;
+                                                const std::map<std::string, IdFormat>& formats,
+                                                int64_t now_unix) const;
 
   /// In ONE write transaction (BEGIN IMMEDIATE): decides ids against the
   /// stored state and records every bump (domain row + history row). Two
   /// processes calling this at once for the same policy end with one id.
   std::map<std::string, IdDecision> resolve_and_record(const std::vector<DomainPolicy>& policies,
-                                                      const std::map<std::string, IdFormat>& formats,
-                                                      int64_t now_unix);
+                                                       const std::map<std::string, IdFormat>& formats,
+                                                       int64_t now_unix);
+
+  /// The same, but once the ids are decided `meanwhile(decisions)` runs on
+  /// another thread while the bumps are written (render zone builds every
+  /// zone then). The transaction commits only when both succeeded; if either
+  /// throws, nothing is recorded and the exception (meanwhile's first)
+  /// propagates.
+  std::map<std::string, IdDecision> resolve_and_record(
+      const std::vector<DomainPolicy>& policies, const std::map<std::string, IdFormat>& formats,
+      int64_t now_unix, const std::function<void(const std::map<std::string, IdDecision>&)>& meanwhile);
 
   /// Records policies that were just pushed, in one transaction. A row whose
   /// hash equals the stored one is a no-op (no history row).

@@ -598,3 +598,33 @@ TEST_CASE("StateLock excludes other processes", "[state][lock]") {
                       Catch::Contains("failed to open lock file"));
   }
 }
+
+TEST_CASE("resolve_and_record runs work beside the writes and commits only when both succeed", "[state]") {
+  TempDir dir("state");
+  StateStore store(dir.file("stsctl.db"));
+  std::vector<DomainPolicy> policies;
+  for (int i = 0; i < 200; ++i) {
+    policies.push_back(policy_for("d" + std::to_string(i) + ".example"));
+  }
+
+  // The work fails: nothing is recorded, its error comes through.
+  auto failing = [](const std::map<std::string, IdDecision>&) { throw std::runtime_error("render failed"); };
+  CHECK_THROWS_WITH(store.resolve_and_record(policies, {}, k_now, failing), "render failed");
+  CHECK(store.all_domains().empty());
+
+  // The work sees every decision before the commit; afterwards the state has them.
+  std::map<std::string, IdDecision> seen;
+  auto decisions =
+      store.resolve_and_record(policies, {}, k_now, [&](const auto& decided) { seen = decided; });
+  CHECK(seen.size() == 200);
+  CHECK(decisions.size() == 200);
+  CHECK(seen.at("d7.example").id == decisions.at("d7.example").id);
+  CHECK(seen.at("d7.example").bumped);
+  CHECK(store.all_domains().size() == 200);
+  CHECK(store.history("d199.example").size() == 1);
+
+  // Unchanged: same ids, nothing bumped, nothing written.
+  auto again = store.resolve_and_record(policies, {}, k_now + 60, [](const auto&) {});
+  CHECK_FALSE(again.at("d7.example").bumped);
+  CHECK(store.history("d199.example").size() == 1);
+}
