@@ -66,3 +66,29 @@ TEST_CASE("canonical_less orders by owner, then type") {
   CHECK(canonical_less(a, caa));
   CHECK_FALSE(canonical_less(caa, a));
 }
+
+TEST_CASE("canonical_name_less agrees with the label-by-label definition on random names") {
+  // Few letters and many dots, so names share suffixes, labels are prefixes
+  // of each other, and empty labels occur.
+  const std::string alphabet = "ab-_..";
+  uint32_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 1103515245 + 12345;
+    return (seed >> 16) & 0x7fff;
+  };
+  auto random_name = [&] {
+    std::string name;
+    size_t length = next() % 12;
+    for (size_t i = 0; i < length; ++i) {
+      name += alphabet[next() % alphabet.size()];
+    }
+    return name;
+  };
+  for (int round = 0; round < 20000; ++round) {
+    std::string a = random_name();
+    std::string b = round % 3 == 0 ? random_name() + "." + a : random_name();
+    INFO("'" << a << "' vs '" << b << "'");
+    REQUIRE(canonical_name_less(a, b) == (reversed_labels(a) < reversed_labels(b)));
+    REQUIRE(canonical_name_less(b, a) == (reversed_labels(b) < reversed_labels(a)));
+  }
+}
