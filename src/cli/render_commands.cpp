@@ -30,7 +30,7 @@ size_t batch_count(size_t items) { return (items + k_batch_size - 1) / k_batch_s
 /// Effective policies of every policy domain, at the stage the state records
 /// (canonical text and SHA-256 computed on every core).
 std::vector<DomainPolicy> current_policies(const Config& config, const StateStore& state) {
-  auto known = state.all_domains();
+  auto stages = state.stages();
   std::vector<const DomainConfig*> domains;
   for (const auto& domain : config.domains) {
     if (!domain.is_alias()) {
@@ -44,8 +44,8 @@ std::vector<DomainPolicy> current_policies(const Config& config, const StateStor
     size_t end = std::min(domains.size(), (batch + 1) * k_batch_size);
     for (size_t i = batch * k_batch_size; i < end; ++i) {
       const DomainConfig& domain = *domains[i];
-      auto found = known.find(domain.name);
-      int stage = found == known.end() ? 0 : found->second.stage;
+      auto found = stages.find(domain.name);
+      int stage = found == stages.end() ? 0 : found->second;
       out.push_back(make_domain_policy(domain.name, effective_policy(config, domain, stage)));
     }
     return out;

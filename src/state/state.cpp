@@ -318,7 +318,7 @@ struct StateStore::Impl {
       if (write && decision.bumped) {
         record(p.domain, decision.id, p.hash, p.policy, p.text, now);
       }
-      out[p.domain] = decision;
+      out.insert_or_assign(out.end(), p.domain, decision);  // policies come in name order
     }
     return out;
   }
@@ -393,7 +393,16 @@ std::map<std::string, DomainState> StateStore::all_domains() const {
   std::map<std::string, DomainState> out;
   while (q.step()) {
     DomainState d = m_impl->row_to_domain(q);
-    out.emplace(d.domain, std::move(d));
+    out.emplace_hint(out.end(), d.domain, std::move(d));  // rows come in key order
+  }
+  return out;
+}
+
+std::map<std::string, int> StateStore::stages() const {
+  Impl::Stmt q(*m_impl, "SELECT domain, stage FROM domains ORDER BY domain");
+  std::map<std::string, int> out;
+  while (q.step()) {
+    out.emplace_hint(out.end(), q.text(0), static_cast<int>(q.integer(1)));
   }
   return out;
 }

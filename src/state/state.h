@@ -77,6 +77,8 @@ class StateStore {
 
   std::optional<DomainState> domain(const std::string& name) const;
   std::map<std::string, DomainState> all_domains() const;
+  /// Every domain's rollout stage: all_domains() without the rest of each row.
+  std::map<std::string, int> stages() const;
   std::vector<HistoryEntry> history(const std::string& domain) const;  // oldest first
 
   /// Read-only: the id each policy would get now (decide_id against the

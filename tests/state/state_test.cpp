@@ -628,3 +628,12 @@ TEST_CASE("resolve_and_record runs work beside the writes and commits only when 
   CHECK_FALSE(again.at("d7.example").bumped);
   CHECK(store.history("d199.example").size() == 1);
 }
+
+TEST_CASE("stages lists every domain's rollout stage", "[state]") {
+  TempDir dir("state");
+  StateStore store(dir.file("stsctl.db"));
+  CHECK(store.stages().empty());
+  store.resolve_and_record({policy_for("b.example"), policy_for("a.example")}, {}, k_now);
+  store.set_stage("b.example", 2, k_now + 60);
+  CHECK(store.stages() == std::map<std::string, int>{{"a.example", 0}, {"b.example", 2}});
+}
