@@ -1683,10 +1683,26 @@ LoadResult load_config(const std::string& path, const std::string& state_overrid
     result.diagnostics.push_back(diagnostic);
     return result;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
+  // One read into a string of the file's size (a stream copy doubled the
+  // time of reading a 100,000-domain file).
+  std::string text;
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (size > 0) {
+    text.resize(static_cast<size_t>(size));
+    in.read(text.data(), size);
+    text.resize(static_cast<size_t>(in.gcount()));
+  }
+  if (size < 0 || in.bad()) {  // not seekable (a pipe): read it as a stream
+    in.clear();
+    in.seekg(0, std::ios::beg);
+    std::ostringstream stream;
+    stream << in.rdbuf();
+    text = stream.str();
+  }
   std::filesystem::path absolute = std::filesystem::absolute(path);
-  return parse_and_load(text.str(), path, absolute.parent_path().lexically_normal().string(), state_override);
+  return parse_and_load(text, path, absolute.parent_path().lexically_normal().string(), state_override);
 }
 
 LoadResult load_config_text(const std::string& text, const std::string& display_name,
