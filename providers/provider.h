@@ -30,6 +30,11 @@ class ProviderError : public std::runtime_error {
 struct ZoneQuery {
   std::string zone;                  // no trailing dot
   std::vector<RRsetKey> owned_keys;  // the RRsets stsctl owns in this zone
+  // Whether the caller uses the apex MX (MX guards) and NS (propagation
+  // wait). A backend may skip reading what is not wanted (reading it can cost
+  // a read of the whole zone) and then leave it empty in the snapshot.
+  bool want_mx = true;
+  bool want_nameservers = true;
 };
 
 /// Per-zone outcome: exactly one of snapshot / error is meaningful.
@@ -48,7 +53,8 @@ class Provider {
  public:
   virtual ~Provider() = default;
 
-  /// Reads the owned RRsets (only those that exist), MX and NS of each zone.
+  /// Reads the owned RRsets (only those that exist), and the MX and NS each
+  /// query wants, of each zone.
   /// Reads only owned names where the server allows it. Never throws for a
   /// single zone's failure: it is reported in that zone's result.
   virtual std::vector<ZoneReadResult> read_zones(const std::vector<ZoneQuery>& queries) = 0;

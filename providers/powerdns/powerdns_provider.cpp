@@ -14,6 +14,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -35,14 +36,26 @@ constexpr size_t k_max_error_text = 400;
 // answers 5xx and rolls the transaction back. GET, REPLACE and DELETE are
 // idempotent, so such answers are retried a few times with jittered backoff.
 constexpr int k_max_attempts = 6;
+// read_zones uses search-data (a few requests for any number of zones) from
+// this many zones on; fewer are read whole, one GET each (8 in flight), which
+// is as fast and does not scan the whole server.
+constexpr size_t k_search_min_zones = 32;
+// ... and only while the server holds at most this many zones per zone read:
+// each search scans every record of the server and returns the matches of
+// every zone, so for a small share of a big server per-zone GETs cost less.
+constexpr size_t k_search_max_zones_per_query = 16;
+// Default max results per search: enough for every record at an owned name in
+// every zone of the server (a policy host has a few A/AAAA/CAA records).
+constexpr size_t k_search_results_per_zone = 64;
+constexpr size_t k_search_min_results = 10000;
 
-// Caps how many zone PATCHes are in flight. It starts at k_max_in_flight; the
-// first 5xx answer to a PATCH drops it to one for the rest of the run. gsqlite3
-// fails a second concurrent writer at once ("database is locked": its read
-// snapshot went stale) instead of queueing it, so with that backend parallel
-// PATCHes only buy retries and backoff sleeps, never throughput.
+// Caps how many zone PATCHes are in flight for one apply_zones call. It starts
+// at one when the server's backend is known to serialise writes, else at
+// k_max_in_flight; the first 5xx answer to a PATCH drops it to one for the
+// rest of the call (a backend busy with concurrent writers).
 class WriteGate {
  public:
+  explicit WriteGate(size_t limit) : m_limit(limit) {}
   void acquire() {
     std::unique_lock<std::mutex> lock(m_mutex);
     m_changed.wait(lock, [this] { return m_active < m_limit; });
@@ -64,11 +77,42 @@ class WriteGate {
   std::mutex m_mutex;
   std::condition_variable m_changed;
   size_t m_active = 0;
-  size_t m_limit = k_max_in_flight;
+  size_t m_limit;
 };
 
 std::mutex g_default_log_mutex;
 PowerdnsLog g_default_log;
+
+using DisabledRecords = std::map<RRsetKey, std::vector<std::string>>;
+
+// The disabled records of owned RRsets from the last read of each zone (key:
+// API base URL, server id, zone), so that a REPLACE keeps them. Process-wide:
+// the CLI reads and applies through two provider objects.
+class DisabledStore {
+ public:
+  void put(const std::string& key, DisabledRecords records) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_by_zone[key] = std::move(records);
+  }
+  std::vector<std::string> get(const std::string& key, const RRsetKey& rrset) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    auto zone_it = m_by_zone.find(key);
+    if (zone_it == m_by_zone.end()) {
+      return {};
+    }
+    auto it = zone_it->second.find(rrset);
+    return it == zone_it->second.end() ? std::vector<std::string>{} : it->second;
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::map<std::string, DisabledRecords> m_by_zone;
+};
+
+DisabledStore& disabled_store() {
+  static DisabledStore store;
+  return store;
+}
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -119,6 +163,107 @@ std::string server_error_text(const HttpResponse& response) {
   return text;
 }
 
+// Percent-encodes a query string value (RFC 3986 unreserved kept; '*' is
+// search-data's wildcard and kept readable).
+std::string query_escape(const std::string& text) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '*') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+bool string_field(const json& object, const char* name, std::string& out) {
+  auto it = object.find(name);
+  if (it == object.end() || !it->is_string()) {
+    return false;
+  }
+  out = it->get<std::string>();
+  return true;
+}
+
+bool is_true(const json& object, const char* name) {
+  auto it = object.find(name);
+  return it != object.end() && it->is_boolean() && it->get<bool>();
+}
+
+// Collects one zone's snapshot from API records in any order (a whole-zone
+// GET gives them per RRset, search-data one by one). Only owned RRsets, the
+// apex MX and the apex NS are interpreted: anything else, however malformed,
+// is skipped unread.
+class SnapshotBuilder {
+ public:
+  explicit SnapshotBuilder(const ZoneQuery& query)
+      : m_zone(strip_dot(query.zone)), m_apex(absolute_name(m_zone)) {
+    for (const auto& key : query.owned_keys) {
+      m_owned.insert(RRsetKey{absolute_name(key.owner), key.type});
+    }
+  }
+
+  void add(const std::string& name, const std::string& type_text, const json& ttl, const std::string& content,
+           bool disabled) {
+    auto type = rrtype_from_string(type_text);
+    if (!type) {
+      return;
+    }
+    RRsetKey key{absolute_name(name), *type};
+    bool is_owned = m_owned.count(key) > 0;
+    bool at_apex = key.owner == m_apex && (*type == RRType::MX || *type == RRType::NS);
+    if (!is_owned && !at_apex) {
+      return;
+    }
+    if (disabled) {
+      // Not served, so not live; remembered so a REPLACE keeps it.
+      if (is_owned) {
+        m_disabled[key].push_back(content);
+      }
+      return;
+    }
+    RRset& set = m_sets[key];
+    set.owner = key.owner;
+    set.type = *type;
+    if (ttl.is_number_unsigned()) {
+      set.ttl = ttl.get<uint32_t>();
+    }
+    set.values.push_back(powerdns::canonical_value(*type, content));
+  }
+
+  const std::string& zone() const { return m_zone; }
+  const DisabledRecords& disabled() const { return m_disabled; }
+
+  ZoneSnapshot finish() {
+    ZoneSnapshot snapshot;
+    snapshot.zone = m_zone;
+    for (auto& [key, set] : m_sets) {
+      set.normalize();
+      if (m_owned.count(key) > 0) {
+        snapshot.owned.push_back(set);
+      } else if (key.type == RRType::MX) {
+        snapshot.mx.push_back(set);
+      } else {
+        snapshot.nameservers.insert(snapshot.nameservers.end(), set.values.begin(), set.values.end());
+      }
+    }
+    std::sort(snapshot.owned.begin(), snapshot.owned.end(), canonical_less);
+    std::sort(snapshot.nameservers.begin(), snapshot.nameservers.end());
+    return snapshot;
+  }
+
+ private:
+  std::string m_zone;
+  std::string m_apex;
+  std::set<RRsetKey> m_owned;
+  std::map<RRsetKey, RRset> m_sets;
+  DisabledRecords m_disabled;
+};
+
 std::string format_seconds(double seconds) {
   std::ostringstream out;
   out << seconds;
@@ -127,8 +272,8 @@ std::string format_seconds(double seconds) {
 
 class PowerdnsProvider : public Provider {
  public:
-  PowerdnsProvider(const ProviderConfig& config, PowerdnsLog log)
-      : m_config(config), m_key(powerdns::load_api_key(config)) {
+  PowerdnsProvider(const ProviderConfig& config, PowerdnsLog log, PowerdnsReadTuning tuning)
+      : m_config(config), m_key(powerdns::load_api_key(config)), m_tuning(tuning) {
     std::string url = config.url;
     while (!url.empty() && url.back() == '/') {
       url.pop_back();
@@ -146,21 +291,44 @@ class PowerdnsProvider : public Provider {
 
   std::vector<ZoneReadResult> read_zones(const std::vector<ZoneQuery>& queries) override {
     std::vector<ZoneReadResult> results(queries.size());
+    // Zones whose MX or NS the caller wants are read whole: search-data cannot
+    // select a zone's apex. The others may be read through search-data.
+    std::vector<size_t> whole;
+    std::vector<size_t> searchable;
+    for (size_t i = 0; i < queries.size(); ++i) {
+      bool apex_wanted = queries[i].want_mx || queries[i].want_nameservers;
+      (apex_wanted || m_tuning.mode == PowerdnsReadTuning::Mode::WholeZone ? whole : searchable).push_back(i);
+    }
+    if (!searchable.empty()) {
+      bool small = searchable.size() < k_search_min_zones && m_tuning.mode == PowerdnsReadTuning::Mode::Auto;
+      if (small || !read_by_search(queries, searchable, results)) {
+        whole.insert(whole.end(), searchable.begin(), searchable.end());
+      }
+    }
     run_parallel(
-        queries.size(), [&](size_t i, HttpClient& client) { results[i] = read_one(client, queries[i]); },
+        whole.size(), k_max_in_flight,
+        [&](size_t i, HttpClient& client) { results[whole[i]] = read_one(client, queries[whole[i]]); },
         [&](size_t i, const std::string& what) {
-          results[i].zone = queries[i].zone;
-          results[i].snapshot.zone = queries[i].zone;
-          results[i].error =
-              ProviderError(ProviderError::Kind::Other, head("read", queries[i].zone) + " (" + what + ")");
+          const ZoneQuery& query = queries[whole[i]];
+          results[whole[i]].zone = query.zone;
+          results[whole[i]].snapshot.zone = query.zone;
+          results[whole[i]].error =
+              ProviderError(ProviderError::Kind::Other, head("read", query.zone) + " (" + what + ")");
         });
     return results;
   }
 
   std::vector<ZoneApplyResult> apply_zones(const std::vector<ZonePlan>& plans) override {
     std::vector<ZoneApplyResult> results(plans.size());
+    size_t writes = static_cast<size_t>(
+        std::count_if(plans.begin(), plans.end(), [](const ZonePlan& plan) { return !plan.empty(); }));
+    // One PATCH at a time, on one connection, where the backend serialises
+    // writes; else a bounded number in flight.
+    size_t in_flight = writes > 1 && backend_serialises_writes() ? 1 : k_max_in_flight;
+    WriteGate gate(in_flight);
     run_parallel(
-        plans.size(), [&](size_t i, HttpClient& client) { results[i] = apply_one(client, plans[i]); },
+        plans.size(), in_flight,
+        [&](size_t i, HttpClient& client) { results[i] = apply_one(client, plans[i], gate); },
         [&](size_t i, const std::string& what) {
           results[i].zone = plans[i].zone;
           results[i].error =
@@ -170,11 +338,11 @@ class PowerdnsProvider : public Provider {
   }
 
  private:
-  // Runs work(i, client) for i in [0, count) on at most k_max_in_flight
+  // Runs work(i, client) for i in [0, count) on at most `max_workers`
   // workers, each with its own HTTP client (and so its own connection).
   // An exception for one item becomes that item's error via fail(i, text).
   template <typename Work, typename Fail>
-  void run_parallel(size_t count, Work work, Fail fail) {
+  void run_parallel(size_t count, size_t max_workers, Work work, Fail fail) {
     if (count == 0) {
       return;
     }
@@ -196,7 +364,7 @@ class PowerdnsProvider : public Provider {
         worker_error = std::current_exception();
       }
     };
-    size_t workers = std::min(count, k_max_in_flight);
+    size_t workers = std::min(count, std::max<size_t>(max_workers, 1));
     if (workers == 1) {
       worker();
     } else {
@@ -212,6 +380,48 @@ class PowerdnsProvider : public Provider {
     if (worker_error) {
       std::rethrow_exception(worker_error);
     }
+  }
+
+  // gsqlite3 fails a second concurrent writer at once ("database is locked":
+  // its read snapshot went stale) instead of queueing it, so with it parallel
+  // PATCHes only buy retries and backoff sleeps, never throughput.
+  // Asked once per provider (GET .../config, the server's `launch`); when the
+  // answer is not usable, the WriteGate still drops to one after a 5xx.
+  bool backend_serialises_writes() {
+    std::lock_guard<std::mutex> lock(m_backend_mutex);
+    if (!m_serialises_writes) {
+      m_serialises_writes = false;
+      HttpClient client(m_key, m_config.ca_file, m_config.timeout_seconds, m_log);
+      HttpResponse response = send(client, "GET", server_url() + "/config");
+      if (response.transport_ok && response.status == 200) {
+        try {
+          for (const auto& setting : json::parse(response.body)) {
+            std::string name;
+            std::string value;
+            if (setting.is_object() && string_field(setting, "name", name) && name == "launch" &&
+                string_field(setting, "value", value)) {
+              m_serialises_writes = launches_gsqlite3(value);
+            }
+          }
+        } catch (const json::exception&) {
+        }
+      }
+    }
+    return *m_serialises_writes;
+  }
+
+  // `launch` is a comma-separated list of backends, each maybe "name:suffix".
+  static bool launches_gsqlite3(const std::string& launch) {
+    std::istringstream list(launch);
+    std::string item;
+    while (std::getline(list, item, ',')) {
+      item.erase(std::remove_if(item.begin(), item.end(), [](unsigned char c) { return std::isspace(c); }),
+                 item.end());
+      if (item.substr(0, item.find(':')) == "gsqlite3") {
+        return true;
+      }
+    }
+    return false;
   }
 
   // Sends with retries on 500-504. With a gate, each attempt holds a gate slot
@@ -242,12 +452,27 @@ class PowerdnsProvider : public Provider {
     return response;
   }
 
+  std::string server_url() const { return m_base_url + "/api/v1/servers/" + m_config.server_id; }
+
   std::string zone_url(const std::string& zone) const {
-    return m_base_url + "/api/v1/servers/" + m_config.server_id + "/zones/" + absolute_name(zone);
+    return server_url() + "/zones/" + absolute_name(zone);
+  }
+
+  std::string disabled_key(const std::string& zone) const {
+    return m_base_url + " " + m_config.server_id + " " + absolute_name(zone);
   }
 
   std::string head(const std::string& verb, const std::string& zone) const {
     return "provider '" + m_config.name + "': failed to " + verb + " zone '" + zone + "' on " + m_shown_url;
+  }
+
+  ProviderError zone_missing(const std::string& verb, const std::string& zone,
+                             const std::string& cause) const {
+    return ProviderError(ProviderError::Kind::ZoneMissing,
+                         head(verb, zone) + cause + ": zone " + absolute_name(zone) + " not found on " +
+                             m_shown_url +
+                             ": create the zone first (stsctl never creates zones), and check " +
+                             "server_id '" + m_config.server_id + "'");
   }
 
   ProviderError failure(const std::string& verb, const std::string& zone,
@@ -286,11 +511,7 @@ class PowerdnsProvider : public Provider {
                 ": the API key was refused; check api_key_file/api_key_env against api-key in "
                 "pdns.conf");
       case 404:
-        return ProviderError(
-            ProviderError::Kind::ZoneMissing,
-            start + cause + ": zone " + absolute_name(zone) + " not found on " + m_shown_url +
-                ": create the zone first (stsctl never creates zones), and check server_id '" +
-                m_config.server_id + "'");
+        return zone_missing(verb, zone, cause);
       case 409:
         return ProviderError(ProviderError::Kind::Conflict, start + cause);
       case 422:
@@ -301,6 +522,7 @@ class PowerdnsProvider : public Provider {
     }
   }
 
+  // One GET of the whole zone (PowerDNS 4.7 has no RRset filter).
   ZoneReadResult read_one(HttpClient& client, const ZoneQuery& query) {
     ZoneReadResult result;
     result.zone = strip_dot(query.zone);
@@ -323,87 +545,158 @@ class PowerdnsProvider : public Provider {
                                    head("read", result.zone) + " (the answer has no \"rrsets\" list)");
       return result;
     }
-
-    std::set<RRsetKey> owned;
-    for (const auto& key : query.owned_keys) {
-      owned.insert(RRsetKey{absolute_name(key.owner), key.type});
-    }
-    const std::string apex = absolute_name(result.zone);
-    std::map<RRsetKey, std::vector<std::string>> disabled;
-
-    // Only the RRsets we need are interpreted: anything else in the zone,
-    // however malformed, is skipped unread.
+    SnapshotBuilder builder(query);
     for (const auto& rrset : zone["rrsets"]) {
-      if (!rrset.is_object() || !rrset.contains("name") || !rrset["name"].is_string() ||
-          !rrset.contains("type") || !rrset["type"].is_string()) {
+      std::string name;
+      std::string type;
+      if (!rrset.is_object() || !string_field(rrset, "name", name) || !string_field(rrset, "type", type) ||
+          !rrset.contains("records") || !rrset["records"].is_array()) {
         continue;
       }
-      auto type = rrtype_from_string(rrset["type"].get<std::string>());
-      if (!type) {
-        continue;
-      }
-      RRsetKey key{absolute_name(rrset["name"].get<std::string>()), *type};
-      bool is_owned = owned.count(key) > 0;
-      bool is_apex_mx = key.owner == apex && *type == RRType::MX;
-      bool is_apex_ns = key.owner == apex && *type == RRType::NS;
-      if (!is_owned && !is_apex_mx && !is_apex_ns) {
-        continue;
-      }
-      RRset set;
-      set.owner = key.owner;
-      set.type = *type;
-      if (rrset.contains("ttl") && rrset["ttl"].is_number_unsigned()) {
-        set.ttl = rrset["ttl"].get<uint32_t>();
-      }
-      if (rrset.contains("records") && rrset["records"].is_array()) {
-        for (const auto& record : rrset["records"]) {
-          if (!record.is_object() || !record.contains("content") || !record["content"].is_string()) {
-            continue;
-          }
-          const std::string content = record["content"].get<std::string>();
-          bool is_disabled = record.contains("disabled") && record["disabled"].is_boolean() &&
-                             record["disabled"].get<bool>();
-          if (is_disabled) {
-            // Not served, so not live; remembered so a REPLACE keeps it.
-            if (is_owned) {
-              disabled[key].push_back(content);
-            }
-            continue;
-          }
-          set.values.push_back(powerdns::canonical_value(*type, content));
-        }
-      }
-      if (set.values.empty()) {
-        continue;
-      }
-      set.normalize();
-      if (is_owned) {
-        result.snapshot.owned.push_back(set);
-      } else if (is_apex_mx) {
-        result.snapshot.mx.push_back(set);
-      } else {
-        for (const auto& value : set.values) {
-          result.snapshot.nameservers.push_back(value);
+      const json ttl = rrset.value("ttl", json());
+      for (const auto& record : rrset["records"]) {
+        std::string content;
+        if (record.is_object() && string_field(record, "content", content)) {
+          builder.add(name, type, ttl, content, is_true(record, "disabled"));
         }
       }
     }
-    std::sort(result.snapshot.owned.begin(), result.snapshot.owned.end(), canonical_less);
-    std::sort(result.snapshot.nameservers.begin(), result.snapshot.nameservers.end());
-    {
-      std::lock_guard<std::mutex> lock(m_disabled_mutex);
-      m_disabled[result.zone] = std::move(disabled);
-    }
+    result.snapshot = builder.finish();
+    disabled_store().put(disabled_key(result.zone), builder.disabled());
     return result;
   }
 
-  std::vector<std::string> disabled_records(const std::string& zone, const RRsetKey& key) {
-    std::lock_guard<std::mutex> lock(m_disabled_mutex);
-    auto zone_it = m_disabled.find(zone);
-    if (zone_it == m_disabled.end()) {
-      return {};
+  // Reads the owned RRsets of queries[i] for i in `indexes` with one zone list
+  // and one search-data request per distinct first label of the owned names
+  // ("_mta-sts.*", ...), whatever the number of zones. Returns false, having
+  // set no result, when per-zone reads must do it instead: the server holds
+  // many more zones than asked for, a search failed (e.g. a record PowerDNS
+  // cannot format) or may have been cut at its max results.
+  bool read_by_search(const std::vector<ZoneQuery>& queries, const std::vector<size_t>& indexes,
+                      std::vector<ZoneReadResult>& results) {
+    HttpClient client(m_key, m_config.ca_file, m_config.timeout_seconds, m_log);
+    // The zone list says which zones exist: search-data finds records only.
+    HttpResponse listed = send(client, "GET", server_url() + "/zones");
+    if (!listed.transport_ok || listed.status == 401 || listed.status == 403) {
+      for (size_t i : indexes) {
+        results[i].zone = strip_dot(queries[i].zone);
+        results[i].snapshot.zone = results[i].zone;
+        results[i].error = failure("read", results[i].zone, listed);
+      }
+      return true;
     }
-    auto it = zone_it->second.find(RRsetKey{absolute_name(key.owner), key.type});
-    return it == zone_it->second.end() ? std::vector<std::string>{} : it->second;
+    std::set<std::string> server_zones;
+    try {
+      if (listed.status != 200) {
+        return false;
+      }
+      for (const auto& zone : json::parse(listed.body)) {
+        std::string name;
+        if (zone.is_object() && string_field(zone, "name", name)) {
+          server_zones.insert(absolute_name(name));
+        }
+      }
+    } catch (const json::exception&) {
+      return false;
+    }
+    if (m_tuning.mode == PowerdnsReadTuning::Mode::Auto &&
+        server_zones.size() > k_search_max_zones_per_query * indexes.size()) {
+      return false;
+    }
+
+    std::map<std::string, SnapshotBuilder> builders;  // absolute zone name ->
+    std::set<std::string> patterns;
+    for (size_t i : indexes) {
+      const std::string apex = absolute_name(queries[i].zone);
+      if (server_zones.count(apex) == 0) {
+        continue;
+      }
+      builders.emplace(apex, SnapshotBuilder(queries[i]));
+      for (const auto& key : queries[i].owned_keys) {
+        const std::string owner = absolute_name(key.owner);
+        if (owner != apex) {
+          patterns.insert(owner.substr(0, owner.find('.')) + ".*");
+        }
+      }
+    }
+    const size_t limit =
+        m_tuning.search_limit > 0
+            ? m_tuning.search_limit
+            : std::max(k_search_min_results, k_search_results_per_zone * server_zones.size());
+    const std::vector<std::string> searches(patterns.begin(), patterns.end());
+    std::vector<std::optional<json>> found(searches.size());
+    run_parallel(
+        searches.size(), k_max_in_flight,
+        [&](size_t s, HttpClient& search_client) {
+          found[s] = search_records(search_client, searches[s], limit);
+        },
+        [](size_t, const std::string&) {});
+    for (const auto& records : found) {
+      if (!records) {
+        return false;
+      }
+    }
+
+    for (const auto& records : found) {
+      for (const auto& record : *records) {
+        std::string zone;
+        std::string name;
+        std::string type;
+        std::string content;
+        std::string object_type;
+        if (!record.is_object() || !string_field(record, "object_type", object_type) ||
+            object_type != "record" || !string_field(record, "zone", zone) ||
+            !string_field(record, "name", name) || !string_field(record, "type", type) ||
+            !string_field(record, "content", content)) {
+          continue;
+        }
+        auto builder = builders.find(absolute_name(zone));
+        if (builder != builders.end()) {
+          builder->second.add(name, type, record.value("ttl", json()), content, is_true(record, "disabled"));
+        }
+      }
+    }
+    for (size_t i : indexes) {
+      ZoneReadResult& result = results[i];
+      result.zone = strip_dot(queries[i].zone);
+      result.snapshot.zone = result.zone;
+      auto builder = builders.find(absolute_name(queries[i].zone));
+      if (builder == builders.end()) {
+        result.error = zone_missing("read", result.zone,
+                                    " (not in the zone list of server_id '" + m_config.server_id + "')");
+        continue;
+      }
+      result.snapshot = builder->second.finish();
+      disabled_store().put(disabled_key(result.zone), builder->second.disabled());
+    }
+    return true;
+  }
+
+  // The records whose name or content matches `pattern`, across all zones;
+  // nullopt when the search failed or may have been cut at `limit`.
+  std::optional<json> search_records(HttpClient& client, const std::string& pattern, size_t limit) {
+    HttpResponse response = send(client, "GET",
+                                 server_url() + "/search-data?q=" + query_escape(pattern) +
+                                     "&max=" + std::to_string(limit) + "&object_type=record");
+    if (!response.transport_ok || response.status != 200) {
+      return std::nullopt;
+    }
+    json records;
+    try {
+      records = json::parse(response.body);
+    } catch (const json::exception&) {
+      return std::nullopt;
+    }
+    // The server's LIMIT counts empty non-terminals it then leaves out, so a
+    // cut answer may hold a little fewer than `limit` records.
+    if (!records.is_array() || records.size() + limit / 8 >= limit) {
+      return std::nullopt;
+    }
+    return records;
+  }
+
+  std::vector<std::string> disabled_records(const std::string& zone, const RRsetKey& key) {
+    return disabled_store().get(disabled_key(zone), RRsetKey{absolute_name(key.owner), key.type});
   }
 
   // One PATCH rrsets entry for a change.
@@ -438,7 +731,7 @@ class PowerdnsProvider : public Provider {
     return {{"name", owner}, {"type", type}, {"ttl", ttl}, {"changetype", "REPLACE"}, {"records", records}};
   }
 
-  ZoneApplyResult apply_one(HttpClient& client, const ZonePlan& plan) {
+  ZoneApplyResult apply_one(HttpClient& client, const ZonePlan& plan, WriteGate& gate) {
     ZoneApplyResult result;
     result.zone = strip_dot(plan.zone);
     if (plan.empty()) {
@@ -460,7 +753,7 @@ class PowerdnsProvider : public Provider {
     }
     json body = {{"rrsets", rrsets}};
     const std::string url = zone_url(result.zone);
-    HttpResponse response = send(client, "PATCH", url, body.dump(), &m_write_gate);
+    HttpResponse response = send(client, "PATCH", url, body.dump(), &gate);
     if (!response.transport_ok || (response.status != 204 && response.status != 200)) {
       result.error = failure("update", result.zone, response);
       return result;
@@ -484,10 +777,9 @@ class PowerdnsProvider : public Provider {
   std::string m_shown_url;
   powerdns::Secret m_key;
   PowerdnsLog m_log;
-  WriteGate m_write_gate;
-  std::mutex m_disabled_mutex;
-  // zone -> owned RRset -> contents of its disabled records, from the last read.
-  std::map<std::string, std::map<RRsetKey, std::vector<std::string>>> m_disabled;
+  PowerdnsReadTuning m_tuning;
+  std::mutex m_backend_mutex;
+  std::optional<bool> m_serialises_writes;  // unknown until the first multi-zone apply
 };
 
 }  // namespace
@@ -506,8 +798,9 @@ std::unique_ptr<Provider> make_powerdns_provider(const ProviderConfig& config) {
   return make_powerdns_provider_with_log(config, std::move(log));
 }
 
-std::unique_ptr<Provider> make_powerdns_provider_with_log(const ProviderConfig& config, PowerdnsLog log) {
-  return std::make_unique<PowerdnsProvider>(config, std::move(log));
+std::unique_ptr<Provider> make_powerdns_provider_with_log(const ProviderConfig& config, PowerdnsLog log,
+                                                          PowerdnsReadTuning tuning) {
+  return std::make_unique<PowerdnsProvider>(config, std::move(log), tuning);
 }
 
 }  // namespace stsctl

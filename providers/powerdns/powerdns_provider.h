@@ -1,11 +1,18 @@
 #pragma once
 // PowerDNS Authoritative through its HTTP API (one PATCH per zone, atomic).
 //
-// read_zones: one GET /api/v1/servers/<server_id>/zones/<zone>. per zone
-// (PowerDNS 4.7 has no RRset filter); only the owned RRsets, the apex MX and
-// the apex NS are parsed, so a malformed foreign record elsewhere cannot
-// break a read. Disabled records are not served, so they count as absent;
-// this provider remembers the disabled records it read and keeps them
+// read_zones: the owned RRsets of many zones (32 and more, on a server that
+// holds at most 16 times as many) come from one zone list (GET .../zones:
+// which zones exist) and one GET .../search-data?q=<label>.* per distinct
+// first label of the owned names (_mta-sts, _smtp, mta-sts), across all
+// zones, filtered here to exactly the owned RRsets of the asked zones; only
+// those records are parsed, so a malformed record elsewhere cannot break a
+// read. Other zones, zones whose apex MX or NS is wanted (search-data cannot
+// select an apex), and every zone when a search fails or may have been cut at
+// its max results, are read with one GET .../zones/<zone>. each (PowerDNS 4.7
+// has no RRset filter), parsing only the owned RRsets, the apex MX and NS.
+// Disabled records are not served, so they count as absent; this provider
+// remembers (per process) the disabled records it read and keeps them
 // (disabled) when it later replaces or deletes that RRset.
 //
 // apply_zones: one PATCH per non-empty plan, DELETEs first, then REPLACEs;
@@ -16,11 +23,14 @@
 // the log sink, not only when verbose).
 //
 // Zones are processed concurrently, at most 8 requests in flight, each worker
-// with its own connection. The API key is sent only as X-API-Key and never
-// appears in errors or log lines.
+// with its own connection; PATCHes go one at a time when the server's
+// `launch` (GET .../config) has gsqlite3, which fails concurrent writers, and
+// drop to one at the first 5xx otherwise. The API key is sent only as
+// X-API-Key and never appears in errors or log lines.
 
 #include "provider.h"
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,8 +46,20 @@ using PowerdnsLog = std::function<void(const std::string& line)>;
 /// no logging.
 void set_powerdns_log(PowerdnsLog log);
 
+/// How read_zones reads; the default picks by size (see above). Tests pin one.
+struct PowerdnsReadTuning {
+  enum class Mode {
+    Auto,
+    WholeZone,  // one GET per zone
+    Search,     // search-data whenever the query does not want MX or NS
+  };
+  Mode mode = Mode::Auto;
+  size_t search_limit = 0;  // max results per search; 0: sized from the server's zone count
+};
+
 /// Throws ProviderError (Kind::Other) when the API key cannot be read.
 std::unique_ptr<Provider> make_powerdns_provider(const ProviderConfig& config);
-std::unique_ptr<Provider> make_powerdns_provider_with_log(const ProviderConfig& config, PowerdnsLog log);
+std::unique_ptr<Provider> make_powerdns_provider_with_log(const ProviderConfig& config, PowerdnsLog log,
+                                                          PowerdnsReadTuning tuning = {});
 
 }  // namespace stsctl

@@ -162,40 +162,54 @@ struct StateStore::Impl {
   // BEGIN IMMEDIATE takes the write lock up front, so a transaction never
   // has to upgrade a read lock (which fails with SQLITE_BUSY at once instead
   // of waiting). Rolled back unless commit() ran.
+  // Inside a StateStore::Batch it joins the batch's transaction instead.
   class WriteTxn {
    public:
-    explicit WriteTxn(Impl& impl) : m_impl(impl) { m_impl.exec("BEGIN IMMEDIATE", "begin a transaction on"); }
+    explicit WriteTxn(Impl& impl) : m_impl(impl), m_joined(sqlite3_get_autocommit(impl.db.get()) == 0) {
+      if (!m_joined) {
+        m_impl.exec("BEGIN IMMEDIATE", "begin a transaction on");
+      }
+    }
     ~WriteTxn() {
-      if (!m_done) {
+      if (!m_done && !m_joined) {
         sqlite3_exec(m_impl.db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
       }
     }
     WriteTxn(const WriteTxn&) = delete;
     WriteTxn& operator=(const WriteTxn&) = delete;
     void commit() {
-      m_impl.exec("COMMIT", "commit a transaction on");
+      if (!m_joined) {
+        m_impl.exec("COMMIT", "commit a transaction on");
+      }
       m_done = true;
     }
 
    private:
     Impl& m_impl;
+    bool m_joined;  // a batch's transaction is open: it commits or rolls back
     bool m_done = false;
   };
 
   // A read snapshot: every SELECT inside sees one consistent state.
   class ReadTxn {
    public:
-    explicit ReadTxn(const Impl& impl) : m_impl(impl) {
-      if (sqlite3_exec(m_impl.db.get(), "BEGIN DEFERRED", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    explicit ReadTxn(const Impl& impl) : m_impl(impl), m_joined(sqlite3_get_autocommit(impl.db.get()) == 0) {
+      if (!m_joined &&
+          sqlite3_exec(m_impl.db.get(), "BEGIN DEFERRED", nullptr, nullptr, nullptr) != SQLITE_OK) {
         m_impl.fail("begin a read on");
       }
     }
-    ~ReadTxn() { sqlite3_exec(m_impl.db.get(), "COMMIT", nullptr, nullptr, nullptr); }
+    ~ReadTxn() {
+      if (!m_joined) {
+        sqlite3_exec(m_impl.db.get(), "COMMIT", nullptr, nullptr, nullptr);
+      }
+    }
     ReadTxn(const ReadTxn&) = delete;
     ReadTxn& operator=(const ReadTxn&) = delete;
 
    private:
     const Impl& m_impl;
+    bool m_joined;  // inside a batch: its snapshot already holds
   };
 
   void migrate() {
@@ -374,6 +388,21 @@ StateStore::StateStore(const std::string& path) : m_impl(std::make_unique<Impl>(
 }
 
 StateStore::~StateStore() = default;
+
+StateStore::Batch::Batch(StateStore& store) : m_store(store) {
+  m_store.m_impl->exec("BEGIN IMMEDIATE", "begin a transaction on");
+}
+
+StateStore::Batch::~Batch() {
+  if (!m_done) {
+    sqlite3_exec(m_store.m_impl->db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+}
+
+void StateStore::Batch::commit() {
+  m_store.m_impl->exec("COMMIT", "commit a transaction on");
+  m_done = true;
+}
 
 std::unique_ptr<StateStore> StateStore::open_for_reading(const std::string& path) {
   struct stat info {};

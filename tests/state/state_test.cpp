@@ -637,3 +637,30 @@ TEST_CASE("stages lists every domain's rollout stage", "[state]") {
   store.set_stage("b.example", 2, k_now + 60);
   CHECK(store.stages() == std::map<std::string, int>{{"a.example", 0}, {"b.example", 2}});
 }
+
+TEST_CASE("a Batch groups setters into one transaction, kept only on commit", "[state]") {
+  TempDir dir("state");
+  StateStore store(dir.file("stsctl.db"));
+  store.resolve_and_record({policy_for("a.example"), policy_for("b.example")}, {}, k_now);
+  {
+    StateStore::Batch batch(store);
+    store.set_location("a.example", "example", "pdns");
+    store.set_stage("b.example", 1, k_now + 60);
+    CHECK(store.domain("a.example")->zone == "example");  // reads inside see the batch
+    CHECK(store.all_domains().at("b.example").stage == 1);
+    // no commit: rolled back
+  }
+  CHECK(store.domain("a.example")->zone.empty());
+  CHECK(store.domain("b.example")->stage == 0);
+  {
+    StateStore::Batch batch(store);
+    store.set_location("a.example", "example", "pdns");
+    store.set_stage("b.example", 1, k_now + 60);
+    batch.commit();
+  }
+  CHECK(store.domain("a.example")->provider == "pdns");
+  CHECK(store.domain("b.example")->stage == 1);
+  // Another process sees the committed batch.
+  StateStore other(dir.file("stsctl.db"));
+  CHECK(other.domain("b.example")->stage_since == k_now + 60);
+}

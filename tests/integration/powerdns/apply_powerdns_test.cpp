@@ -192,3 +192,101 @@ publish:
   auto replan = run_stsctl({"-c", dir.file("stsctl.yaml"), "plan", "--detailed-exitcode"});
   CHECK(replan.exit_code == 0);
 }
+
+namespace {
+
+size_t occurrences(const std::string& text, const std::string& part) {
+  size_t count = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("apply against PowerDNS: many zones read by search; MX guard and propagation still read the apex") {
+  PdnsServer pdns;
+  // Enough zones for the provider to read owned names by search-data; the
+  // first is enforce (its MX is guarded), the others testing.
+  std::vector<std::string> zones;
+  for (int i = 0; i < 40; ++i) {
+    zones.push_back(PdnsServer::unique_zone(i == 0 ? "enf" : "many"));
+    pdns.create_zone(zones.back(), {{"@", "MX", {"10 mail." + zones.back() + "."}},
+                                    {"_mta-sts", "TXT", {"\"google-site-verification=abc\""}}});
+  }
+  const std::string& enforced = zones[0];
+  auto config_for = [&](const std::string& enforced_mx) {
+    std::string config =
+        "version: 1\ndefaults:\n  provider: pdns\n  ttl: 300\n"
+        "  policy_host: {ipv4: [192.0.2.40]}\n"
+        "providers:\n  pdns: {type: powerdns, url: \"" +
+        pdns.api_url() + "\", api_key_file: \"" + pdns.api_key_file() +
+        "\"}\npublish:\n  propagation:\n    timeout: 5\n    nameservers:\n";
+    for (const auto& zone : zones) {
+      config += "      ns1." + zone + ": \"127.0.0.1:" + std::to_string(pdns.dns_port()) + "\"\n";
+    }
+    config += "domains:\n";
+    for (const auto& zone : zones) {
+      config += "  " + zone + ": {mx: [" + (zone == enforced ? enforced_mx : "mail." + zone) + "]" +
+                (zone == enforced ? ", policy: {mode: enforce, max_age: 86400}" : "") + "}\n";
+    }
+    return config;
+  };
+  TempDir dir("it-pdns-many");
+  write_file(dir.file("stsctl.yaml"), config_for("mail." + enforced));
+  auto run = [&](const std::string& now, std::vector<std::string> args) {
+    std::vector<std::string> all{"-c", dir.file("stsctl.yaml"), "--now", now, "-v"};
+    all.insert(all.end(), args.begin(), args.end());
+    return run_stsctl(all);
+  };
+  const std::string zone_get = "GET " + pdns.api_url() + "/api/v1/servers/localhost/zones/";
+
+  // plan: owned names by search, only the enforce zone read whole (its MX).
+  auto plan = run("2026-03-01T10:00:00Z", {"plan", "--detailed-exitcode"});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 2);
+  CHECK(occurrences(plan.err, "/search-data?q=") == 3);
+  CHECK(occurrences(plan.err, zone_get) == 1);
+  CHECK(occurrences(plan.err, zone_get + enforced + ". -> 200") == 1);
+
+  // apply waits for the new ids on every zone's name servers, so it reads
+  // every zone's NS.
+  auto apply = run("2026-03-01T10:00:00Z", {"apply", "--yes"});
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  CHECK(occurrences(apply.err, zone_get) == 40);
+  CHECK(apply.err.find("all name servers serve the new ids") != std::string::npos);
+  for (const auto& zone : {zones[0], zones[39]}) {
+    auto txt = pdns.query("_mta-sts." + zone, "TXT");
+    CHECK(sts_id(txt) == "20260301100000");
+    CHECK(std::find(txt.begin(), txt.end(), "\"google-site-verification=abc\"") != txt.end());
+    CHECK(pdns.query("mta-sts." + zone, "A") == std::vector<std::string>{"192.0.2.40"});
+    CHECK(pdns.query(zone, "MX") == std::vector<std::string>{"10 mail." + zone + "."});
+  }
+
+  auto replan = run("2026-03-01T11:00:00Z", {"plan", "--detailed-exitcode"});
+  INFO(replan.out << replan.err);
+  CHECK(replan.exit_code == 0);
+  CHECK(occurrences(replan.err, zone_get) == 1);
+
+  // A new enforce policy that does not cover the live MX is blocked: the MX
+  // guard still sees the MX.
+  write_file(dir.file("stsctl.yaml"), config_for("mx.elsewhere.example"));
+  auto blocked = run("2026-03-02T10:00:00Z", {"apply", "--yes"});
+  INFO(blocked.out << blocked.err);
+  CHECK(blocked.exit_code == 3);
+  CHECK((blocked.out + blocked.err).find("mx-coverage") != std::string::npos);
+  CHECK(sts_id(pdns.query("_mta-sts." + enforced, "TXT")) == "20260301100000");
+
+  // Covered again: only the enforce zone bumps; it alone is read whole.
+  write_file(dir.file("stsctl.yaml"), config_for("mail." + enforced + ", mx.elsewhere.example"));
+  auto bumped = run("2026-03-02T10:00:00Z", {"apply", "--yes"});
+  INFO(bumped.out << bumped.err);
+  REQUIRE(bumped.exit_code == 0);
+  CHECK(occurrences(bumped.err, zone_get) == 1);
+  CHECK(occurrences(bumped.err, "/search-data?q=") == 3);
+  CHECK(bumped.err.find("all name servers serve the new ids") != std::string::npos);
+  CHECK(sts_id(pdns.query("_mta-sts." + enforced, "TXT")) == "20260302100000");
+  CHECK(sts_id(pdns.query("_mta-sts." + zones[1], "TXT")) == "20260301100000");
+}

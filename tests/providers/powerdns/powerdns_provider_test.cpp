@@ -411,7 +411,7 @@ TEST_CASE("many zones apply concurrently and empty plans send nothing", "[powerd
     INFO((result.error ? result.error->what() : ""));
     CHECK_FALSE(result.error);
   }
-  // 20 GETs and 20 PATCHes (plus retries of "database is locked"), none for the empty plan.
+  // 20 GETs, GET .../config and 20 PATCHes (one at a time on gsqlite3), none for the empty plan.
   const std::string logged = provider_log->all();
   const std::string first_patched =
       "PATCH " + server().api_url() + "/api/v1/servers/localhost/zones/" + zones[0] + ". -> 204";
@@ -614,4 +614,287 @@ TEST_CASE("notify: a failed NOTIFY is logged as a warning and the change stands"
   CHECK(deleted != std::string::npos);
   CHECK(replaced != std::string::npos);
   CHECK(deleted < replaced);
+}
+
+// ---- reading through search-data ------------------------------------------
+
+namespace {
+
+using ReadMode = PowerdnsReadTuning::Mode;
+
+PowerdnsReadTuning search_tuning(size_t limit = 0) {
+  PowerdnsReadTuning tuning;
+  tuning.mode = ReadMode::Search;
+  tuning.search_limit = limit;
+  return tuning;
+}
+
+// A query for the owned RRsets only (what plan/apply ask for a zone whose MX
+// and NS they do not use).
+ZoneQuery owned_only(const std::string& zone) {
+  ZoneQuery query{zone, owned_rrsets(zone)};
+  query.want_mx = false;
+  query.want_nameservers = false;
+  return query;
+}
+
+size_t count_lines(const std::string& text, const std::string& part) {
+  size_t count = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+// Zone GETs in a log (GET .../zones/<zone>.), not the zone list.
+size_t zone_gets(const std::string& logged) {
+  return count_lines(logged, "/api/v1/servers/localhost/zones/");
+}
+
+}  // namespace
+
+TEST_CASE("search read: exactly the owned RRsets, foreign TXT kept, other names and zones ignored",
+          "[powerdns][search]") {
+  const std::string zone = PdnsServer::unique_zone("search");
+  const std::string other = PdnsServer::unique_zone("search");
+  server().create_zone(zone, {
+                                 {"@", "MX", {"10 mail.example.net."}},
+                                 {"@", "TXT", {"\"v=spf1 mx -all\""}},
+                                 {"_mta-sts", "TXT", {"\"google-site-verification=abc\""}},
+                                 {"x._mta-sts", "TXT", {"\"v=STSv1; id=below\""}},
+                                 {"mta-sts.www", "A", {"198.51.100.9"}},
+                                 {"_smtp", "TXT", {"\"not owned\""}},
+                                 {"odd", "TXT", {"\"a\\\\\" \"\\255\\000\""}},
+                             });
+  // Another zone's records whose names or contents match the same searches.
+  server().create_zone(other,
+                       {{"_mta-sts", "CNAME", {"_mta-sts." + zone + "."}}, {"mta-sts", "A", {"192.0.2.99"}}});
+  LogCapture log;
+  auto provider = make_powerdns_provider_with_log(server().provider_config(), log.sink(), search_tuning());
+  converge(*provider, zone, desired_for(zone));
+  log.lines.clear();
+
+  auto results = provider->read_zones({owned_only(zone)});
+  REQUIRE(results.size() == 1);
+  INFO((results[0].error ? results[0].error->what() : "no error"));
+  REQUIRE_FALSE(results[0].error);
+  CHECK(results[0].zone == zone);
+  const ZoneSnapshot& live = results[0].snapshot;
+  CHECK(live.zone == zone);
+  CHECK(live.mx.empty());  // not wanted
+  CHECK(live.nameservers.empty());
+  auto expected = desired_for(zone);
+  expected[0].values = {"google-site-verification=abc", "v=STSv1; id=20240101000000"};
+  REQUIRE(expected[0].owner == "_mta-sts." + zone + ".");
+  CHECK(live.owned == expected);
+  CHECK(plan_for(zone, desired_for(zone), live).empty());
+
+  // The same as a whole-zone read, without reading the zone.
+  const std::string logged = log.all();
+  CHECK_THAT(logged, Catch::Contains("/search-data?q=_mta-sts.*&max="));
+  CHECK(zone_gets(logged) == 0);
+  PowerdnsReadTuning whole;
+  whole.mode = ReadMode::WholeZone;
+  auto whole_reader = make_powerdns_provider_with_log(server().provider_config(), {}, whole);
+  auto whole_results = whole_reader->read_zones({owned_only(zone)});
+  REQUIRE_FALSE(whole_results[0].error);
+  CHECK(whole_results[0].snapshot.owned == live.owned);
+
+  // The other zone's records are its own.
+  auto other_results = provider->read_zones({owned_only(other)});
+  REQUIRE_FALSE(other_results[0].error);
+  REQUIRE(other_results[0].snapshot.owned.size() == 2);
+  CHECK(other_results[0].snapshot.owned[0].values == std::vector<std::string>{"_mta-sts." + zone + "."});
+}
+
+TEST_CASE("search read: CAA, CNAME and split TXT compare equal to what was written", "[powerdns][search]") {
+  const std::string zone = PdnsServer::unique_zone("search");
+  server().create_zone(zone);
+  auto provider = make_powerdns_provider_with_log(server().provider_config(), {}, search_tuning());
+  std::string rua = "v=TLSRPTv1; rua=mailto:" + std::string(280, 'r') + "@example.net";
+  auto desired = sorted({
+      rrset("_mta-sts." + zone + ".", RRType::TXT, {"v=STSv1; id=1"}),
+      rrset("_smtp._tls." + zone + ".", RRType::TXT, {rua}, 300),
+      rrset("mta-sts." + zone + ".", RRType::CNAME, {"web.example.net."}),
+  });
+  auto read = provider->read_zones({owned_only(zone)});
+  REQUIRE_FALSE(read[0].error);
+  apply_ok(*provider, plan_for(zone, desired, read[0].snapshot));
+  read = provider->read_zones({owned_only(zone)});
+  REQUIRE_FALSE(read[0].error);
+  CHECK(read[0].snapshot.owned == desired);
+  CHECK(plan_for(zone, desired, read[0].snapshot).empty());
+}
+
+TEST_CASE("search read: zones whose MX or NS is wanted are read whole", "[powerdns][search]") {
+  const std::string zone = PdnsServer::unique_zone("search");
+  server().create_zone(zone, {{"@", "MX", {"10 mail.example.net."}}});
+  LogCapture log;
+  auto provider = make_powerdns_provider_with_log(server().provider_config(), log.sink(), search_tuning());
+  ZoneQuery query = owned_only(zone);
+  query.want_mx = true;
+  auto results = provider->read_zones({query, owned_only(PdnsServer::unique_zone("missing"))});
+  REQUIRE_FALSE(results[0].error);
+  REQUIRE(results[0].snapshot.mx.size() == 1);
+  CHECK(results[0].snapshot.mx[0].values == std::vector<std::string>{"10 mail.example.net."});
+  CHECK(results[0].snapshot.nameservers == std::vector<std::string>{"ns1." + zone + "."});
+  CHECK(zone_gets(log.all()) == 1);
+}
+
+TEST_CASE("search read: a missing zone is ZoneMissing, the others are read", "[powerdns][search][errors]") {
+  const std::string good = PdnsServer::unique_zone("search");
+  const std::string missing = PdnsServer::unique_zone("missing");
+  server().create_zone(good, {{"_mta-sts", "TXT", {"\"v=STSv1; id=5\""}}});
+  LogCapture log;
+  auto provider = make_powerdns_provider_with_log(server().provider_config(), log.sink(), search_tuning());
+  auto results = provider->read_zones({owned_only(missing), owned_only(good)});
+  REQUIRE(results.size() == 2);
+  REQUIRE(results[0].error);
+  CHECK(results[0].zone == missing);
+  CHECK(results[0].error->kind() == ProviderError::Kind::ZoneMissing);
+  const std::string message = results[0].error->what();
+  CHECK_THAT(message, Catch::Contains("provider 'pdns'"));
+  CHECK_THAT(message, Catch::Contains("zone " + missing + ". not found on " + server().api_url() +
+                                      ": create the zone first (stsctl never creates zones)"));
+  CHECK(message.find(server().api_key()) == std::string::npos);
+  REQUIRE_FALSE(results[1].error);
+  REQUIRE(results[1].snapshot.owned.size() == 1);
+  CHECK(results[1].snapshot.owned[0].values == std::vector<std::string>{"v=STSv1; id=5"});
+  CHECK(zone_gets(log.all()) == 0);
+}
+
+TEST_CASE("search read: a wrong API key is an Auth error for every zone", "[powerdns][search][errors]") {
+  const std::string zone = PdnsServer::unique_zone("search");
+  server().create_zone(zone);
+  test::TempDir dir("pdnskey");
+  const std::string wrong_key = "wrong-key-0c4e1b";
+  test::write_file(dir.file("wrong.key"), wrong_key + "\n");
+  ProviderConfig config = server().provider_config();
+  config.api_key_file = dir.file("wrong.key");
+  auto provider = make_powerdns_provider_with_log(config, {}, search_tuning());
+  auto results = provider->read_zones({owned_only(zone), owned_only(PdnsServer::unique_zone("missing"))});
+  for (const auto& result : results) {
+    REQUIRE(result.error);
+    CHECK(result.error->kind() == ProviderError::Kind::Auth);
+    CHECK(std::string(result.error->what()).find(wrong_key) == std::string::npos);
+  }
+}
+
+TEST_CASE("search read: a search that may be cut falls back to reading each zone", "[powerdns][search]") {
+  const std::string zone = PdnsServer::unique_zone("search");
+  server().create_zone(zone);
+  // Room for 4 results: every search on this shared server fills it.
+  LogCapture log;
+  auto provider = make_powerdns_provider_with_log(server().provider_config(), log.sink(), search_tuning(4));
+  auto read = provider->read_zones({owned_only(zone)});
+  REQUIRE_FALSE(read[0].error);
+  apply_ok(*provider, plan_for(zone, desired_for(zone), read[0].snapshot));
+  log.lines.clear();
+  read = provider->read_zones({owned_only(zone)});
+  REQUIRE_FALSE(read[0].error);
+  CHECK(read[0].snapshot.owned == desired_for(zone));
+  const std::string logged = log.all();
+  CHECK_THAT(logged, Catch::Contains("/search-data?q="));
+  CHECK(zone_gets(logged) == 1);
+}
+
+TEST_CASE("search read: disabled records count as absent and survive an apply by another provider object",
+          "[powerdns][search]") {
+  const std::string zone = PdnsServer::unique_zone("search");
+  PdnsRecord disabled{"_mta-sts", "TXT", {"\"v=STSv1; id=disabled\""}};
+  disabled.disabled = true;
+  server().create_zone(zone, {disabled});
+  // As in the CLI: one provider object reads, another applies.
+  auto reader = make_powerdns_provider_with_log(server().provider_config(), {}, search_tuning());
+  auto read = reader->read_zones({owned_only(zone)});
+  REQUIRE_FALSE(read[0].error);
+  CHECK(read[0].snapshot.owned.empty());
+  auto writer = make_powerdns_provider(server().provider_config());
+  apply_ok(*writer, plan_for(zone, desired_for(zone), read[0].snapshot));
+
+  CHECK(server().query("_mta-sts." + zone, "TXT") ==
+        std::vector<std::string>{"\"v=STSv1; id=20240101000000\""});
+  auto zone_json = nlohmann::json::parse(server().api("GET", "/zones/" + zone + ".").body);
+  bool kept = false;
+  for (const auto& set : zone_json["rrsets"]) {
+    for (const auto& record : set["records"]) {
+      if (record["content"] == "\"v=STSv1; id=disabled\"") {
+        kept = record["disabled"].get<bool>();
+      }
+    }
+  }
+  CHECK(kept);
+}
+
+TEST_CASE("auto read: few zones one GET each; many zones by search; PATCHes one at a time on gsqlite3",
+          "[powerdns][search]") {
+  // Its own server, so that the share of asked zones is known.
+  PdnsServer own;
+  std::vector<std::string> zones;
+  std::vector<ZoneQuery> queries;
+  for (int i = 0; i < 40; ++i) {
+    zones.push_back(PdnsServer::unique_zone("auto"));
+    own.create_zone(zones.back(), {{"_mta-sts", "TXT", {"\"foreign\""}}});
+    queries.push_back(owned_only(zones.back()));
+  }
+  LogCapture log;
+  auto provider = make_powerdns_provider_with_log(own.provider_config(), log.sink());
+
+  auto few = provider->read_zones({queries[0], queries[1]});
+  CHECK(zone_gets(log.all()) == 2);
+  CHECK(log.all().find("search-data") == std::string::npos);
+
+  log.lines.clear();
+  auto reads = provider->read_zones(queries);
+  std::string logged = log.all();
+  CHECK(zone_gets(logged) == 0);
+  CHECK(count_lines(logged, "search-data") == 3);
+  std::vector<ZonePlan> plans;
+  for (size_t i = 0; i < zones.size(); ++i) {
+    INFO((reads[i].error ? reads[i].error->what() : ""));
+    REQUIRE_FALSE(reads[i].error);
+    REQUIRE(reads[i].snapshot.owned.size() == 1);
+    plans.push_back(plan_for(zones[i], desired_for(zones[i]), reads[i].snapshot));
+  }
+
+  log.lines.clear();
+  auto applied = provider->apply_zones(plans);
+  for (const auto& result : applied) {
+    INFO((result.error ? result.error->what() : ""));
+    CHECK_FALSE(result.error);
+  }
+  logged = log.all();
+  CHECK_THAT(logged, Catch::Contains("GET " + own.api_url() + "/api/v1/servers/localhost/config -> 200"));
+  CHECK(count_lines(logged, "-> 204") == zones.size());
+  CHECK(count_lines(logged, "-> 5") == 0);  // no "database is locked" retries
+
+  reads = provider->read_zones(queries);
+  for (size_t i = 0; i < zones.size(); ++i) {
+    REQUIRE_FALSE(reads[i].error);
+    auto expected = desired_for(zones[i]);
+    expected[0].values = {"foreign", "v=STSv1; id=20240101000000"};
+    CHECK(reads[i].snapshot.owned == expected);
+  }
+}
+
+TEST_CASE("search read: a record PowerDNS cannot format elsewhere in the zone does not break the read",
+          "[powerdns][search][errors]") {
+  const std::string zone = PdnsServer::unique_zone("search");
+  server().create_zone(zone, {{"_mta-sts", "TXT", {"\"v=STSv1; id=9\""}}});
+  // The API refuses such content, so put it into the backend's database
+  // directly (as an import or a hand edit would): PowerDNS then answers 500
+  // to a GET of the whole zone.
+  auto inserted = test::run_command(
+      {"sqlite3", server().dir() + "/pdns.sqlite3",
+       "INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled, auth) SELECT id, 'bad." +
+           zone + "', 'A', 'not-an-address', 300, 0, 0, 1 FROM domains WHERE name = '" + zone + "'"});
+  REQUIRE(inserted.exit_code == 0);
+  REQUIRE(server().api("GET", "/zones/" + zone + ".").status == 500);
+
+  auto provider = make_powerdns_provider_with_log(server().provider_config(), {}, search_tuning());
+  auto results = provider->read_zones({owned_only(zone)});
+  INFO((results[0].error ? results[0].error->what() : "no error"));
+  REQUIRE_FALSE(results[0].error);
+  REQUIRE(results[0].snapshot.owned.size() == 1);
+  CHECK(results[0].snapshot.owned[0].values == std::vector<std::string>{"v=STSv1; id=9"});
 }
