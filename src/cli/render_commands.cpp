@@ -27,6 +27,15 @@ constexpr size_t k_batch_size = 256;
 
 size_t batch_count(size_t items) { return (items + k_batch_size - 1) / k_batch_size; }
 
+/// A new output directory appears whole (FileTree::NewRoot::Stage).
+void publish_tree(FileTree& tree, const std::string& command) {
+  try {
+    tree.publish();
+  } catch (const std::runtime_error& error) {
+    throw CliError(command + ": " + error.what());
+  }
+}
+
 /// Effective policies of every policy domain, at the stage the state records
 /// (canonical text and SHA-256 computed on every core).
 std::vector<DomainPolicy> current_policies(const Config& config, const StateStore& state) {
@@ -91,7 +100,7 @@ int run_render_zone(Context& context, const std::string& output_dir) {
   std::optional<FileTree> tree;
   if (!output_dir.empty()) {
     try {
-      tree.emplace(output_dir);
+      tree.emplace(output_dir, FileTree::NewRoot::Stage);
     } catch (const std::runtime_error& error) {
       throw CliError(std::string("render zone: ") + error.what());
     }
@@ -178,6 +187,7 @@ int run_render_zone(Context& context, const std::string& output_dir) {
     }
   };
   run_ordered(batch_count(zones.size()), default_worker_count(), write_batch, deliver);
+  publish_tree(*tree, "render zone");
   if (context.json()) {
     std::cout << json_out.dump(2) << "\n";
   } else {
@@ -216,7 +226,7 @@ int run_render_policy(Context& context, const std::string& output_dir) {
 
   std::optional<FileTree> tree;
   try {
-    tree.emplace(output_dir);
+    tree.emplace(output_dir, FileTree::NewRoot::Stage);
   } catch (const std::runtime_error& error) {
     throw CliError(std::string("render policy: ") + error.what());
   }
@@ -247,6 +257,7 @@ int run_render_policy(Context& context, const std::string& output_dir) {
     }
   };
   run_ordered(batch_count(files.size()), default_worker_count(), write_batch, deliver);
+  publish_tree(*tree, "render policy");
   tree->sync();
   if (context.json()) {
     std::cout << json_out.dump(2) << "\n";

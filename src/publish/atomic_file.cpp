@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 #include <vector>
 
@@ -95,25 +96,67 @@ void sync_directory(int root, const std::string& relative) {
 
 }  // namespace
 
-FileTree::FileTree(const std::string& root) : m_root(root) {
+FileTree::FileTree(const std::string& root, NewRoot new_root) : m_root(root) {
   while (m_root.size() > 1 && m_root.back() == '/') {
     m_root.pop_back();
   }
   m_fd.reset(::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (m_fd.get() < 0 && errno == ENOENT) {
-    stsctl::make_directories(m_root);
-    m_fd.reset(::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    std::string parent = directory_of(m_root);
+    stsctl::make_directories(parent);
+    if (new_root == NewRoot::Stage) {
+      std::string pattern = parent + "/." + m_root.substr(m_root.rfind('/') + 1) + ".stsctl-XXXXXX";
+      std::vector<char> name(pattern.begin(), pattern.end());
+      name.push_back('\0');
+      if (::mkdtemp(name.data()) == nullptr) {
+        throw std::runtime_error(system_error("create a directory in", parent, errno));
+      }
+      m_staging = name.data();
+      ::chmod(m_staging.c_str(), k_directory_mode);  // mkdtemp makes it 0700
+      m_fd.reset(::open(m_staging.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    } else {
+      stsctl::make_directories(m_root);
+      m_fd.reset(::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    }
     m_fresh = true;
   }
   if (m_fd.get() < 0) {
-    throw std::runtime_error(system_error("open directory", m_root, errno));
+    throw std::runtime_error(system_error("open directory", m_staging.empty() ? m_root : m_staging, errno));
   }
   mode_t mask = current_umask();
   m_umask_cuts_modes = (k_file_mode & mask) != 0 || (k_directory_mode & mask) != 0;
 }
 
+FileTree::~FileTree() {
+  if (!m_staging.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(m_staging, ignored);
+  }
+}
+
+void FileTree::publish() {
+  if (m_staging.empty()) {
+    return;
+  }
+  // RENAME_NOREPLACE: a root someone created meanwhile is not replaced.
+  int moved = ::renameat2(AT_FDCWD, m_staging.c_str(), AT_FDCWD, m_root.c_str(), RENAME_NOREPLACE);
+  if (moved != 0 && errno == EINVAL) {  // a file system without RENAME_NOREPLACE
+    moved = ::rename(m_staging.c_str(), m_root.c_str());
+  }
+  if (moved != 0) {
+    int error = errno;
+    std::string staged = m_staging;
+    m_staging.clear();  // keep the files for the operator
+    throw std::runtime_error(
+        system_error("move the new files from '" + staged + "' to", m_root, error) +
+        (error == EEXIST || error == ENOTEMPTY ? ": it appeared while stsctl was writing" : ""));
+  }
+  m_staging.clear();
+}
+
 std::string FileTree::display(const std::string& relative) const {
-  return relative.empty() ? m_root : m_root + "/" + relative;
+  const std::string& base = m_staging.empty() ? m_root : m_staging;
+  return relative.empty() ? base : base + "/" + relative;
 }
 
 void FileTree::make_directories(const std::string& relative) const {
@@ -204,6 +247,27 @@ bool FileTree::create_complete(const std::string& relative, const std::string& c
   return true;
 }
 
+bool FileTree::create_plain(const std::string& relative, const std::string& content,
+                            Durability durability) const {
+  Fd fd(::openat(m_fd.get(), relative.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, k_file_mode));
+  if (fd.get() < 0) {
+    if (errno == EEXIST) {
+      return false;  // written before in this run: replace it
+    }
+    throw std::runtime_error(system_error("create", display(relative), errno));
+  }
+  if (m_umask_cuts_modes && ::fchmod(fd.get(), k_file_mode) != 0) {
+    throw std::runtime_error(system_error("set permissions on", display(relative), errno));
+  }
+  if (int error = write_all(fd.get(), content)) {
+    throw std::runtime_error(system_error("write", display(relative), error));
+  }
+  if (durability == Durability::Sync && ::fsync(fd.get()) != 0) {
+    throw std::runtime_error(system_error("sync", display(relative), errno));
+  }
+  return true;
+}
+
 void FileTree::replace_by_rename(const std::string& relative, const std::string& content,
                                  Durability durability) const {
   std::string directory = parent_of(relative);
@@ -261,7 +325,9 @@ bool FileTree::write(const std::string& relative, const std::string& content, Du
     if (directories == Directories::Create) {
       make_directories(parent_of(relative));
     }
-    if (create_complete(relative, content, durability)) {
+    // No reader can see a staging directory: plain creates are enough there.
+    if (!m_staging.empty() ? create_plain(relative, content, durability)
+                           : create_complete(relative, content, durability)) {
       return true;
     }
   }

@@ -23,8 +23,23 @@ enum class Directories { MustExist, Create };
 /// umask. write() may be called from several threads at once.
 class FileTree {
  public:
-  /// Opens `root`, creating it (and its parents) when missing.
-  explicit FileTree(const std::string& root);
+  /// What to do when the root does not exist yet. CreateInPlace: create it
+  /// (and its parents). Stage: write into a new hidden sibling directory that
+  /// publish() renames to the root, so a reader sees no root or all of it,
+  /// and a failed run leaves nothing behind (render zone and render policy).
+  enum class NewRoot { CreateInPlace, Stage };
+
+  /// Opens `root` (see NewRoot).
+  explicit FileTree(const std::string& root, NewRoot new_root = NewRoot::CreateInPlace);
+  /// Removes a staging directory that was not published.
+  ~FileTree();
+  FileTree(const FileTree&) = delete;
+  FileTree& operator=(const FileTree&) = delete;
+
+  /// Moves a staged root into place (no-op without staging). Throws
+  /// std::runtime_error when that fails, e.g. the root appeared meanwhile:
+  /// the message names where the files are.
+  void publish();
 
   /// Writes `content` to root/`relative` unless the file already holds
   /// exactly `content` (then nothing is written and the result is false). A
@@ -44,10 +59,12 @@ class FileTree {
   std::string display(const std::string& relative) const;
   void make_directories(const std::string& relative) const;
   bool create_complete(const std::string& relative, const std::string& content, Durability durability) const;
+  bool create_plain(const std::string& relative, const std::string& content, Durability durability) const;
   void replace_by_rename(const std::string& relative, const std::string& content,
                          Durability durability) const;
 
   std::string m_root;
+  std::string m_staging;  // the hidden sibling written instead of m_root; empty: none
   Fd m_fd;
   bool m_umask_cuts_modes = true;  // chmod after create unless the umask keeps 0644/0755
   bool m_fresh = false;            // the root was created by this FileTree

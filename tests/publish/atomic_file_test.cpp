@@ -144,3 +144,53 @@ TEST_CASE("FileTree on a root it created writes without probing, also twice to o
   CHECK(entries_in(dir.file("new/www/mta-sts.a.example/.well-known")) == 1);
   CHECK((stat_of(dir.file("new/www/mta-sts.a.example")).st_mode & 07777) == 0755);
 }
+
+TEST_CASE("FileTree stages a new root and moves it into place whole", "[atomic_file]") {
+  TempDir dir("tree");
+  std::string root = dir.file("out/zones");
+  {
+    FileTree tree(root, FileTree::NewRoot::Stage);
+    CHECK(tree.write("a.zone", "a", Durability::Deferred, Directories::MustExist));
+    CHECK(tree.write("mta-sts.b/.well-known/mta-sts.txt", "b", Durability::Deferred, Directories::Create));
+    CHECK(tree.write("a.zone", "a2", Durability::Deferred, Directories::MustExist));  // twice: replaced
+    CHECK_FALSE(test::file_exists(root));     // nothing visible before publish
+    CHECK(entries_in(dir.file("out")) == 1);  // the hidden staging directory
+    tree.publish();
+  }
+  CHECK(test::read_file(root + "/a.zone") == "a2");
+  CHECK(test::read_file(root + "/mta-sts.b/.well-known/mta-sts.txt") == "b");
+  CHECK((stat_of(root).st_mode & 07777) == 0755);
+  CHECK(entries_in(dir.file("out")) == 1);  // just the root
+
+  // An existing root is written in place; publish() has nothing to do.
+  {
+    FileTree tree(root, FileTree::NewRoot::Stage);
+    CHECK(tree.write("c.zone", "c", Durability::Deferred, Directories::MustExist));
+    CHECK(test::read_file(root + "/c.zone") == "c");
+    tree.publish();
+  }
+}
+
+TEST_CASE("FileTree removes an unpublished staging root and keeps one it cannot move", "[atomic_file]") {
+  TempDir dir("tree");
+  {
+    FileTree tree(dir.file("www"), FileTree::NewRoot::Stage);
+    tree.write("x.txt", "x", Durability::Deferred, Directories::MustExist);
+    // a failure before publish: nothing is left
+  }
+  CHECK(entries_in(dir.path()) == 0);
+
+  FileTree tree(dir.file("www"), FileTree::NewRoot::Stage);
+  tree.write("x.txt", "x", Durability::Deferred, Directories::MustExist);
+  test::write_file(dir.file("www/other.txt"), "someone else was quicker");
+  try {
+    tree.publish();
+    FAIL("expected an exception");
+  } catch (const std::runtime_error& error) {
+    std::string message = error.what();
+    CHECK(message.find(dir.file("www")) != std::string::npos);
+    CHECK(message.find("appeared while stsctl was writing") != std::string::npos);
+  }
+  CHECK(test::read_file(dir.file("www/other.txt")) == "someone else was quicker");
+  CHECK(entries_in(dir.path()) == 2);  // www and the kept staging directory with x.txt
+}
