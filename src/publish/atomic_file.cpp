@@ -209,6 +209,19 @@ void FileTree::make_directories(const std::string& relative) const {
   throw std::runtime_error(system_error("create directory", display(relative), error));
 }
 
+void FileTree::fill(int fd, const std::string& relative, const std::string& content,
+                    Durability durability) const {
+  if (m_umask_cuts_modes && ::fchmod(fd, k_file_mode) != 0) {
+    throw std::runtime_error(system_error("set permissions on", display(relative), errno));
+  }
+  if (int error = write_all(fd, content)) {
+    throw std::runtime_error(system_error("write", display(relative), error));
+  }
+  if (durability == Durability::Sync && ::fsync(fd) != 0) {
+    throw std::runtime_error(system_error("sync", display(relative), errno));
+  }
+}
+
 bool FileTree::create_complete(const std::string& relative, const std::string& content,
                                Durability durability) const {
   std::string directory = parent_of(relative);
@@ -219,15 +232,7 @@ bool FileTree::create_complete(const std::string& relative, const std::string& c
     }
     throw std::runtime_error(system_error("create a file in", display(directory), errno));
   }
-  if (m_umask_cuts_modes && ::fchmod(fd.get(), k_file_mode) != 0) {
-    throw std::runtime_error(system_error("set permissions on", display(relative), errno));
-  }
-  if (int error = write_all(fd.get(), content)) {
-    throw std::runtime_error(system_error("write", display(relative), error));
-  }
-  if (durability == Durability::Sync && ::fsync(fd.get()) != 0) {
-    throw std::runtime_error(system_error("sync", display(relative), errno));
-  }
+  fill(fd.get(), relative, content, durability);
   // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc link works for anyone.
   if (::linkat(fd.get(), "", m_fd.get(), relative.c_str(), AT_EMPTY_PATH) != 0) {
     if (errno == EEXIST) {
@@ -256,15 +261,7 @@ bool FileTree::create_plain(const std::string& relative, const std::string& cont
     }
     throw std::runtime_error(system_error("create", display(relative), errno));
   }
-  if (m_umask_cuts_modes && ::fchmod(fd.get(), k_file_mode) != 0) {
-    throw std::runtime_error(system_error("set permissions on", display(relative), errno));
-  }
-  if (int error = write_all(fd.get(), content)) {
-    throw std::runtime_error(system_error("write", display(relative), error));
-  }
-  if (durability == Durability::Sync && ::fsync(fd.get()) != 0) {
-    throw std::runtime_error(system_error("sync", display(relative), errno));
-  }
+  fill(fd.get(), relative, content, durability);
   return true;
 }
 

@@ -58,6 +58,8 @@ class FileTree {
  private:
   std::string display(const std::string& relative) const;
   void make_directories(const std::string& relative) const;
+  /// Mode 0644, the content, and fsync for Durability::Sync, on a new file.
+  void fill(int fd, const std::string& relative, const std::string& content, Durability durability) const;
   bool create_complete(const std::string& relative, const std::string& content, Durability durability) const;
   bool create_plain(const std::string& relative, const std::string& content, Durability durability) const;
   void replace_by_rename(const std::string& relative, const std::string& content,

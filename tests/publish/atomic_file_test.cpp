@@ -12,6 +12,7 @@
 #include "support/support.h"
 
 using namespace stsctl;
+using stsctl::test::entries_in;
 using stsctl::test::TempDir;
 
 namespace {
@@ -20,15 +21,6 @@ struct stat stat_of(const std::string& path) {
   struct stat info {};
   REQUIRE(::stat(path.c_str(), &info) == 0);
   return info;
-}
-
-size_t entries_in(const std::string& dir) {
-  size_t count = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    (void)entry;
-    ++count;
-  }
-  return count;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "support/support.h"
 
 using namespace stsctl;
+using stsctl::test::entries_in;
 using stsctl::test::TempDir;
 
 namespace {
@@ -17,15 +18,6 @@ mode_t mode_of(const std::string& path) {
   struct stat info {};
   REQUIRE(::stat(path.c_str(), &info) == 0);
   return info.st_mode & 07777;
-}
-
-size_t entries_in(const std::string& dir) {
-  size_t count = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    (void)entry;
-    ++count;
-  }
-  return count;
 }
 
 const std::string k_policy = "version: STSv1\r\nmode: testing\r\nmx: mail.example.net\r\nmax_age: 86400\r\n";

@@ -28,6 +28,8 @@ class TempDir {
 void write_file(const std::string& path, const std::string& content);
 std::string read_file(const std::string& path);
 bool file_exists(const std::string& path);
+/// How many entries a directory holds (without "." and "..").
+size_t entries_in(const std::string& dir);
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0).
 /// Also free for UDP when `also_udp`.
