@@ -21,12 +21,6 @@ namespace stsctl {
 
 namespace {
 
-// Zones (or hosts) per batch handed to a worker: large enough that the
-// hand-over costs nothing, small enough to keep both cores busy to the end.
-constexpr size_t k_batch_size = 256;
-
-size_t batch_count(size_t items) { return (items + k_batch_size - 1) / k_batch_size; }
-
 /// A new output directory appears whole (FileTree::NewRoot::Stage).
 void publish_tree(FileTree& tree, const std::string& command) {
   try {
@@ -36,8 +30,7 @@ void publish_tree(FileTree& tree, const std::string& command) {
   }
 }
 
-/// Effective policies of every policy domain, at the stage the state records
-/// (canonical text and SHA-256 computed on every core).
+/// Effective policies of every policy domain, at the stage the state records.
 std::vector<DomainPolicy> current_policies(const Config& config, const StateStore& state) {
   auto stages = state.stages();
   std::vector<const DomainConfig*> domains;
@@ -46,25 +39,13 @@ std::vector<DomainPolicy> current_policies(const Config& config, const StateStor
       domains.push_back(&domain);
     }
   }
-  std::vector<DomainPolicy> policies;
-  policies.reserve(domains.size());
-  std::function<std::vector<DomainPolicy>(size_t)> make_batch = [&](size_t batch) {
-    std::vector<DomainPolicy> out;
-    size_t end = std::min(domains.size(), (batch + 1) * k_batch_size);
-    for (size_t i = batch * k_batch_size; i < end; ++i) {
-      const DomainConfig& domain = *domains[i];
-      auto found = stages.find(domain.name);
-      int stage = found == stages.end() ? 0 : found->second;
-      out.push_back(make_domain_policy(domain.name, effective_policy(config, domain, stage)));
-    }
-    return out;
-  };
-  std::function<void(size_t, std::vector<DomainPolicy>&)> collect = [&](size_t,
-                                                                        std::vector<DomainPolicy>& out) {
-    std::move(out.begin(), out.end(), std::back_inserter(policies));
-  };
-  run_ordered(batch_count(domains.size()), default_worker_count(), make_batch, collect);
-  return policies;
+  // Canonical text and SHA-256 of each, on every core.
+  return parallel_map<DomainPolicy>(domains.size(), [&](size_t i) {
+    const DomainConfig& domain = *domains[i];
+    auto found = stages.find(domain.name);
+    int stage = found == stages.end() ? 0 : found->second;
+    return make_domain_policy(domain.name, effective_policy(config, domain, stage));
+  });
 }
 
 }  // namespace
@@ -111,31 +92,21 @@ int run_render_zone(Context& context, const std::string& output_dir) {
   // both succeed. Results come back in zone order: the output is deterministic.
   std::vector<ZoneDomains> zones = zones_of(config);
   std::vector<std::string> fragments;
-  fragments.reserve(zones.size());
   auto build_zones = [&](const std::map<std::string, IdDecision>& decisions) {
     std::map<std::string, std::string> ids;
     for (const auto& [domain, decision] : decisions) {
       ids.emplace_hint(ids.end(), domain, decision.id);
     }
-    std::function<std::vector<std::string>(size_t)> render_batch = [&](size_t batch) {
-      std::vector<std::string> out;
-      for (size_t i = batch * k_batch_size; i < std::min(zones.size(), (batch + 1) * k_batch_size); ++i) {
-        const ZoneDomains& zone = zones[i];
-        std::vector<RRset> rrsets = desired_zone_records(config, zone, ids);
-        auto problems = check_invariants(zone.zone, rrsets);
-        if (!problems.empty()) {
-          throw CliError("internal error: records of zone " + zone.zone +
-                         " break an invariant: " + problems.front());
-        }
-        out.push_back(render_zone_fragment(zone.zone, rrsets));
+    fragments = parallel_map<std::string>(zones.size(), [&](size_t i) {
+      const ZoneDomains& zone = zones[i];
+      std::vector<RRset> rrsets = desired_zone_records(config, zone, ids);
+      auto problems = check_invariants(zone.zone, rrsets);
+      if (!problems.empty()) {
+        throw CliError("internal error: records of zone " + zone.zone +
+                       " break an invariant: " + problems.front());
       }
-      return out;
-    };
-    std::function<void(size_t, std::vector<std::string>&)> collect = [&](size_t,
-                                                                         std::vector<std::string>& out) {
-      std::move(out.begin(), out.end(), std::back_inserter(fragments));
-    };
-    run_ordered(batch_count(zones.size()), default_worker_count(), render_batch, collect);
+      return render_zone_fragment(zone.zone, rrsets);
+    });
   };
   // Rendering is publishing for zone-file users: the ids are recorded so the
   // next render keeps them unless the policy changes.
@@ -161,32 +132,25 @@ int run_render_zone(Context& context, const std::string& output_dir) {
     return k_exit_ok;
   }
 
-  std::function<std::vector<bool>(size_t)> write_batch = [&](size_t batch) {
-    std::vector<bool> written;
-    for (size_t i = batch * k_batch_size; i < std::min(zones.size(), (batch + 1) * k_batch_size); ++i) {
-      try {
-        written.push_back(
-            tree->write(zones[i].zone + ".zone", fragments[i], Durability::Deferred, Directories::MustExist));
-      } catch (const std::runtime_error& error) {
-        throw CliError(std::string("render zone: ") + error.what());
-      }
+  std::vector<char> written = parallel_map<char>(zones.size(), [&](size_t i) -> char {
+    try {
+      bool changed =
+          tree->write(zones[i].zone + ".zone", fragments[i], Durability::Deferred, Directories::MustExist);
       std::string().swap(fragments[i]);  // written: give the memory back
+      return changed;
+    } catch (const std::runtime_error& error) {
+      throw CliError(std::string("render zone: ") + error.what());
     }
-    return written;
-  };
+  });
   size_t files_written = 0;
-  std::function<void(size_t, std::vector<bool>&)> deliver = [&](size_t batch, std::vector<bool>& written) {
-    for (size_t j = 0; j < written.size(); ++j) {
-      const std::string& zone = zones[batch * k_batch_size + j].zone;
-      const std::string path = output_dir + "/" + zone + ".zone";
-      files_written += written[j] ? 1 : 0;
-      context.log(std::string(written[j] ? "wrote " : "unchanged ") + path);
-      if (context.json()) {
-        json_out.push_back({{"zone", zone}, {"file", path}});
-      }
+  for (size_t i = 0; i < zones.size(); ++i) {
+    const std::string path = output_dir + "/" + zones[i].zone + ".zone";
+    files_written += written[i] ? 1 : 0;
+    context.log(std::string(written[i] ? "wrote " : "unchanged ") + path);
+    if (context.json()) {
+      json_out.push_back({{"zone", zones[i].zone}, {"file", path}});
     }
-  };
-  run_ordered(batch_count(zones.size()), default_worker_count(), write_batch, deliver);
+  }
   publish_tree(*tree, "render zone");
   if (context.json()) {
     std::cout << json_out.dump(2) << "\n";
@@ -231,32 +195,23 @@ int run_render_policy(Context& context, const std::string& output_dir) {
     throw CliError(std::string("render policy: ") + error.what());
   }
   // Each host has its own directory: write them on every core.
-  std::function<std::vector<bool>(size_t)> write_batch = [&](size_t batch) {
-    std::vector<bool> written;
-    size_t end = std::min(files.size(), (batch + 1) * k_batch_size);
-    for (size_t i = batch * k_batch_size; i < end; ++i) {
-      try {
-        written.push_back(tree->write(policy_relative_path(files[i].second), files[i].first->text,
-                                      Durability::Deferred, Directories::Create));
-      } catch (const std::runtime_error& error) {
-        throw CliError(std::string("render policy: ") + error.what());
-      }
+  std::vector<char> written = parallel_map<char>(files.size(), [&](size_t i) -> char {
+    try {
+      return tree->write(policy_relative_path(files[i].second), files[i].first->text, Durability::Deferred,
+                         Directories::Create);
+    } catch (const std::runtime_error& error) {
+      throw CliError(std::string("render policy: ") + error.what());
     }
-    return written;
-  };
+  });
   size_t files_written = 0;
-  std::function<void(size_t, std::vector<bool>&)> deliver = [&](size_t batch, std::vector<bool>& written) {
-    for (size_t j = 0; j < written.size(); ++j) {
-      const auto& [policy, host] = files[batch * k_batch_size + j];
-      files_written += written[j] ? 1 : 0;
-      context.log(std::string(written[j] ? "wrote " : "unchanged ") + policy_path(output_dir, host));
-      if (context.json()) {
-        json_out.push_back(
-            {{"domain", host}, {"file", policy_path(output_dir, host)}, {"hash", policy->hash}});
-      }
+  for (size_t i = 0; i < files.size(); ++i) {
+    const auto& [policy, host] = files[i];
+    files_written += written[i] ? 1 : 0;
+    context.log(std::string(written[i] ? "wrote " : "unchanged ") + policy_path(output_dir, host));
+    if (context.json()) {
+      json_out.push_back({{"domain", host}, {"file", policy_path(output_dir, host)}, {"hash", policy->hash}});
     }
-  };
-  run_ordered(batch_count(files.size()), default_worker_count(), write_batch, deliver);
+  }
   publish_tree(*tree, "render policy");
   tree->sync();
   if (context.json()) {

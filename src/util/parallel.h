@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -98,6 +99,28 @@ void run_ordered(size_t count, unsigned workers, const std::function<Result(size
   if (failure) {
     std::rethrow_exception(failure);
   }
+}
+
+/// work(i) for every i in [0, count), in batches of `batch_size` items on up
+/// to `workers` threads; the results in index order. The first exception (in
+/// index order) is rethrown after every thread has finished.
+template <typename Result>
+std::vector<Result> parallel_map(size_t count, const std::function<Result(size_t)>& work,
+                                 size_t batch_size = 256, unsigned workers = default_worker_count()) {
+  std::vector<Result> results;
+  results.reserve(count);
+  std::function<std::vector<Result>(size_t)> run_batch = [&](size_t batch) {
+    std::vector<Result> out;
+    for (size_t i = batch * batch_size; i < std::min(count, (batch + 1) * batch_size); ++i) {
+      out.push_back(work(i));
+    }
+    return out;
+  };
+  std::function<void(size_t, std::vector<Result>&)> collect = [&](size_t, std::vector<Result>& out) {
+    std::move(out.begin(), out.end(), std::back_inserter(results));
+  };
+  run_ordered((count + batch_size - 1) / batch_size, workers, run_batch, collect);
+  return results;
 }
 
 }  // namespace stsctl

@@ -70,3 +70,19 @@ TEST_CASE("run_ordered stops when delivering fails", "[parallel]") {
   };
   CHECK_THROWS_WITH(run_ordered<int>(1000, 2, work, deliver), "cannot deliver 3");
 }
+
+TEST_CASE("parallel_map returns every result in index order", "[parallel]") {
+  for (size_t count : {size_t{0}, size_t{1}, size_t{255}, size_t{256}, size_t{1000}}) {
+    INFO("count " << count);
+    std::vector<size_t> squares = parallel_map<size_t>(
+        count, [](size_t i) { return i * i; }, 7, 3);
+    REQUIRE(squares.size() == count);
+    for (size_t i = 0; i < count; ++i) {
+      CHECK(squares[i] == i * i);
+    }
+  }
+  CHECK_THROWS_WITH(
+      parallel_map<int>(
+          100, [](size_t i) -> int { throw std::runtime_error("failed at " + std::to_string(i)); }, 10, 2),
+      "failed at 0");
+}
