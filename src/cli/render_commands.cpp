@@ -87,17 +87,28 @@ int run_render_zone(Context& context, const std::string& output_dir) {
     }
   }
 
-  // Zones are independent: built, checked and rendered on every core, in
-  // memory, while the state records the new ids; nothing is written unless
-  // both succeed. Results come back in zone order: the output is deterministic.
+  // Zones are independent: built, checked and rendered on every core while
+  // the state records the new ids. Results come back in zone order, so the
+  // output is deterministic. Nothing becomes visible unless both succeed:
+  // into a new (staged) directory the files are written right away, as no
+  // reader sees it before publish_tree; otherwise after the commit.
   std::vector<ZoneDomains> zones = zones_of(config);
   std::vector<std::string> fragments;
+  std::vector<char> written;
+  const bool write_while_recording = tree && tree->staged();
+  auto write_zone = [&](size_t i, const std::string& fragment) -> char {
+    try {
+      return tree->write(zones[i].zone + ".zone", fragment, Durability::Deferred, Directories::MustExist);
+    } catch (const std::runtime_error& error) {
+      throw CliError(std::string("render zone: ") + error.what());
+    }
+  };
   auto build_zones = [&](const std::map<std::string, IdDecision>& decisions) {
     std::map<std::string, std::string> ids;
     for (const auto& [domain, decision] : decisions) {
       ids.emplace_hint(ids.end(), domain, decision.id);
     }
-    fragments = parallel_map<std::string>(zones.size(), [&](size_t i) {
+    auto render = [&](size_t i) {
       const ZoneDomains& zone = zones[i];
       std::vector<RRset> rrsets = desired_zone_records(config, zone, ids);
       auto problems = check_invariants(zone.zone, rrsets);
@@ -106,7 +117,12 @@ int run_render_zone(Context& context, const std::string& output_dir) {
                        " break an invariant: " + problems.front());
       }
       return render_zone_fragment(zone.zone, rrsets);
-    });
+    };
+    if (write_while_recording) {
+      written = parallel_map<char>(zones.size(), [&](size_t i) { return write_zone(i, render(i)); });
+    } else {
+      fragments = parallel_map<std::string>(zones.size(), render);
+    }
   };
   // Rendering is publishing for zone-file users: the ids are recorded so the
   // next render keeps them unless the policy changes.
@@ -132,16 +148,13 @@ int run_render_zone(Context& context, const std::string& output_dir) {
     return k_exit_ok;
   }
 
-  std::vector<char> written = parallel_map<char>(zones.size(), [&](size_t i) -> char {
-    try {
-      bool changed =
-          tree->write(zones[i].zone + ".zone", fragments[i], Durability::Deferred, Directories::MustExist);
+  if (!write_while_recording) {
+    written = parallel_map<char>(zones.size(), [&](size_t i) {
+      char changed = write_zone(i, fragments[i]);
       std::string().swap(fragments[i]);  // written: give the memory back
       return changed;
-    } catch (const std::runtime_error& error) {
-      throw CliError(std::string("render zone: ") + error.what());
-    }
-  });
+    });
+  }
   size_t files_written = 0;
   for (size_t i = 0; i < zones.size(); ++i) {
     const std::string path = output_dir + "/" + zones[i].zone + ".zone";

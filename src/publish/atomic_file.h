@@ -54,6 +54,8 @@ class FileTree {
   void sync() const;
 
   const std::string& root() const { return m_root; }
+  /// True while the files go to a staging directory publish() has yet to move.
+  bool staged() const { return !m_staging.empty(); }
 
  private:
   std::string display(const std::string& relative) const;
