@@ -190,3 +190,25 @@ TEST_CASE("every command has --help") {
     CHECK(result.out.find("Usage") != std::string::npos);
   }
 }
+
+TEST_CASE("render -o into a new directory: it appears whole, and a failed run leaves nothing") {
+  TempDir dir("cli-out");
+  write_file(dir.file("stsctl.yaml"), k_simple_config);
+  auto zones = run_stsctl({"-c", dir.file("stsctl.yaml"), "render", "zone", "-o", dir.file("out/zones")});
+  REQUIRE(zones.exit_code == 0);
+  CHECK(zones.err.find("(2 written, 0 unchanged)") != std::string::npos);
+  CHECK(file_exists(dir.file("out/zones/example.net.zone")));
+  CHECK(file_exists(dir.file("out/zones/example.org.zone")));
+  auto policies = run_stsctl({"-c", dir.file("stsctl.yaml"), "render", "policy", "-o", dir.file("out/www")});
+  REQUIRE(policies.exit_code == 0);
+  CHECK(file_exists(dir.file("out/www/mta-sts.example.org/.well-known/mta-sts.txt")));
+  CHECK(entries_in(dir.file("out")) == 2);  // zones and www; no staging directory left
+
+  // The state cannot be written (its path is a directory): no output directory either.
+  std::filesystem::create_directories(dir.file("state-is-a-directory"));
+  auto failed = run_stsctl({"-c", dir.file("stsctl.yaml"), "--state", dir.file("state-is-a-directory"),
+                            "render", "zone", "-o", dir.file("out/other")});
+  CHECK(failed.exit_code == 1);
+  CHECK_FALSE(file_exists(dir.file("out/other")));
+  CHECK(entries_in(dir.file("out")) == 2);
+}
