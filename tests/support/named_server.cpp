@@ -54,14 +54,7 @@ NamedServer::NamedServer(const std::vector<ZoneSpec>& zones) {
   // nsupdate -k wants a file holding just the one key.
   write_file(d + "/update.key", update_key);
   chmod((d + "/update.key").c_str(), 0600);
-  m_port = free_port(true);
-
-  std::ostringstream conf;
-  conf << "include \"" << d << "/tsig.key\";\n"
-       << "options {\n  directory \"" << d << "\";\n  listen-on port " << m_port << " { 127.0.0.1; };\n"
-       << "  listen-on-v6 { none; };\n  pid-file \"" << d << "/named.pid\";\n  session-keyfile \"" << d
-       << "/session.key\";\n  recursion no;\n  allow-transfer { none; };\n  notify no;\n};\n"
-       << "controls { };\n";
+  std::string zone_conf;
   for (const auto& zone : zones) {
     std::string file = d + "/" + zone.name + ".zone";
     std::ostringstream text;
@@ -71,33 +64,65 @@ NamedServer::NamedServer(const std::vector<ZoneSpec>& zones) {
          << "ns IN A 127.0.0.1\n"
          << zone.extra_records << "\n";
     write_file(file, text.str());
-    conf << "zone \"" << zone.name << "\" {\n  type primary;\n  file \"" << file << "\";\n"
-         << "  update-policy { grant " << m_key_name << " zonesub ANY; };\n"
-         << "  allow-transfer { key " << m_key_name << "; };\n};\n";
+    zone_conf += "zone \"" + zone.name + "\" {\n  type primary;\n  file \"" + file + "\";\n" +
+                 "  update-policy { grant " + m_key_name + " zonesub ANY; };\n" + "  allow-transfer { key " +
+                 m_key_name + "; };\n};\n";
   }
   std::string conf_path = d + "/named.conf";
-  write_file(conf_path, conf.str());
 
-  auto check = run_command({"named-checkconf", "-z", conf_path});
-  if (check.exit_code != 0) {
-    throw std::runtime_error("named-checkconf failed:\n" + check.out + check.err);
+  // free_port() can race with another suite (another server may take the TCP
+  // or UDP port before named binds it, and named then runs without it):
+  // retry on a fresh port.
+  for (int attempt = 0;; ++attempt) {
+    m_port = free_port(true);
+    std::ostringstream conf;
+    conf << "include \"" << d << "/tsig.key\";\n"
+         << "options {\n  directory \"" << d << "\";\n  listen-on port " << m_port << " { 127.0.0.1; };\n"
+         << "  listen-on-v6 { none; };\n  pid-file \"" << d << "/named.pid\";\n  session-keyfile \"" << d
+         << "/session.key\";\n  recursion no;\n  allow-transfer { none; };\n  notify no;\n};\n"
+         << "controls { };\n"
+         << zone_conf;
+    write_file(conf_path, conf.str());
+    if (attempt == 0) {
+      auto check = run_command({"named-checkconf", "-z", conf_path});
+      if (check.exit_code != 0) {
+        throw std::runtime_error("named-checkconf failed:\n" + check.out + check.err);
+      }
+    }
+    std::string failure = start_and_wait(zones, conf_path);
+    if (failure.empty()) {
+      return;
+    }
+    stop();
+    if (attempt >= 2) {
+      throw std::runtime_error(failure);
+    }
   }
+}
+
+std::string NamedServer::start_and_wait(const std::vector<ZoneSpec>& zones, const std::string& conf_path) {
+  const std::string& d = m_dir.path();
   // -n 1: one worker thread is plenty and the machine is small.
   m_process = std::make_unique<ChildProcess>(
       std::vector<std::string>{"named", "-g", "-n", "1", "-c", conf_path, "-p", std::to_string(m_port)},
       d + "/named.log");
   if (!wait_for_port(m_port, 30)) {
-    throw std::runtime_error("named did not open port " + std::to_string(m_port) + ":\n" + log());
+    return "named did not open port " + std::to_string(m_port) + ":\n" + log();
   }
   for (const auto& zone : zones) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (query(zone.name, "SOA").empty()) {
-      if (std::chrono::steady_clock::now() > deadline || !running()) {
-        throw std::runtime_error("named does not answer SOA for " + zone.name + ":\n" + log());
+      if (std::chrono::steady_clock::now() > deadline || !running() ||
+          log().find("address in use") != std::string::npos) {
+        return "named does not answer SOA for " + zone.name + ":\n" + log();
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
+  if (log().find("address in use") != std::string::npos) {
+    return "named could not bind all of port " + std::to_string(m_port) + ":\n" + log();
+  }
+  return "";
 }
 
 NamedServer::~NamedServer() { stop(); }

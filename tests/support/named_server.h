@@ -58,6 +58,8 @@ class NamedServer {
   void stop();
 
  private:
+  /// Starts named on m_port; "" once it answers SOA for every zone, else why not.
+  std::string start_and_wait(const std::vector<ZoneSpec>& zones, const std::string& conf_path);
   TempDir m_dir{"named"};
   int m_port = 0;
   std::string m_key_name = "stsctl-key";

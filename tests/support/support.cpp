@@ -101,11 +101,14 @@ int bind_port(int type, int port) {
 }  // namespace
 
 int free_port(bool also_udp) {
-  // Random ports in a high range, checked by binding: parallel suites are
-  // unlikely to pick the same one, unlike the kernel's sequential choice.
+  // Random ports, checked by binding: parallel suites are unlikely to pick
+  // the same one, unlike the kernel's sequential choice. Below Linux's
+  // ephemeral range (32768-60999 by default), where every outgoing connection
+  // of every test takes its local port: a server started on one of those can
+  // find its port taken between this check and its own bind.
   static std::mt19937 rng(static_cast<unsigned>(getpid()) ^
                           static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
-  std::uniform_int_distribution<int> dist(20000, 60000);
+  std::uniform_int_distribution<int> dist(10000, 32000);
   for (int attempt = 0; attempt < 200; ++attempt) {
     int port = dist(rng);
     if (bind_port(SOCK_STREAM, port) != port) {
