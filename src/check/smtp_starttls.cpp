@@ -1,5 +1,6 @@
 #include "check/smtp_starttls.h"
 #include "util/fd.h"
+#include "util/parallel.h"
 
 #include "dns/name.h"
 
@@ -14,12 +15,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <memory>
-#include <thread>
 
 namespace stsctl {
 
@@ -29,7 +28,6 @@ using SslCtxPtr = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
 using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 using AddrInfoPtr = std::unique_ptr<addrinfo, decltype(&freeaddrinfo)>;
-
 
 struct Target {
   std::string host;
@@ -329,22 +327,14 @@ SmtpResult probe_smtp(const std::string& host_in, const SmtpOptions& options,
 std::vector<SmtpResult> probe_smtp_many(const std::vector<std::string>& hosts, const SmtpOptions& options,
                                         int parallel,
                                         const std::vector<std::vector<std::string>>& addresses) {
-  std::vector<SmtpResult> results(hosts.size());
-  std::atomic<size_t> next{0};
-  int workers = std::max(1, std::min<int>(parallel, static_cast<int>(hosts.size())));
-  std::vector<std::thread> threads;
-  for (int i = 0; i < workers; ++i) {
-    threads.emplace_back([&] {
-      for (size_t index = next++; index < hosts.size(); index = next++) {
-        results[index] = probe_smtp(hosts[index], options,
-                                    index < addresses.size() ? addresses[index] : std::vector<std::string>{});
-      }
-    });
-  }
-  for (auto& thread : threads) {
-    thread.join();
-  }
-  return results;
+  // One host per batch: each probe is a network round trip or several.
+  return parallel_map<SmtpResult>(
+      hosts.size(),
+      [&](size_t index) {
+        return probe_smtp(hosts[index], options,
+                          index < addresses.size() ? addresses[index] : std::vector<std::string>{});
+      },
+      1, static_cast<unsigned>(std::max(1, parallel)));
 }
 
 }  // namespace stsctl
