@@ -304,31 +304,33 @@ void FileTree::replace_by_rename(const std::string& relative, const std::string&
 bool FileTree::write(const std::string& relative, const std::string& content, Durability durability,
                      Directories directories) const {
   // Below a root this run created, only this run's files exist: no probe.
-  Fd existing(m_fresh ? -1 : ::openat(m_fd.get(), relative.c_str(), O_RDONLY | O_CLOEXEC));
-  if (m_fresh) {
-    errno = ENOENT;
-  }
-  if (existing.get() >= 0) {
-    std::string current;
-    if (int error = read_all(existing.get(), current)) {
-      throw std::runtime_error(system_error("read", display(relative), error));
-    }
-    if (current == content) {
-      return false;
-    }
-  } else if (errno != ENOENT && errno != ENOTDIR) {
-    throw std::runtime_error(system_error("read", display(relative), errno));
-  } else {  // missing, or a parent is not a directory (make_directories says so)
-    if (directories == Directories::Create) {
-      make_directories(parent_of(relative));
-    }
-    // No reader can see a staging directory: plain creates are enough there.
-    if (!m_staging.empty() ? create_plain(relative, content, durability)
-                           : create_complete(relative, content, durability)) {
+  if (!m_fresh) {
+    Fd existing(::openat(m_fd.get(), relative.c_str(), O_RDONLY | O_CLOEXEC));
+    if (existing.get() >= 0) {
+      std::string current;
+      if (int error = read_all(existing.get(), current)) {
+        throw std::runtime_error(system_error("read", display(relative), error));
+      }
+      if (current == content) {
+        return false;
+      }
+      replace_by_rename(relative, content, durability);
       return true;
     }
+    // Missing, or a parent is not a directory (make_directories says so).
+    if (errno != ENOENT && errno != ENOTDIR) {
+      throw std::runtime_error(system_error("read", display(relative), errno));
+    }
   }
-  replace_by_rename(relative, content, durability);
+  if (directories == Directories::Create) {
+    make_directories(parent_of(relative));
+  }
+  // No reader can see a staging directory: plain creates are enough there.
+  bool created = !m_staging.empty() ? create_plain(relative, content, durability)
+                                    : create_complete(relative, content, durability);
+  if (!created) {  // no O_TMPFILE here, or the name appeared meanwhile
+    replace_by_rename(relative, content, durability);
+  }
   return true;
 }
 
