@@ -65,15 +65,16 @@ class Provider {
   virtual std::vector<ZoneApplyResult> apply_zones(const std::vector<ZonePlan>& plans) = 0;
 };
 
+/// Where a backend sends request lines ("PATCH <url> -> 204") and warnings
+/// ("warning: ..."); never given secrets. Called from worker threads, one
+/// call at a time. Empty: no log.
+using ProviderLog = std::function<void(const std::string& line)>;
+
 /// Builds the backend for `config.type`. Reads secrets (files or environment)
 /// here; throws ProviderError (Kind::Other) when one is missing.
-std::unique_ptr<Provider> make_provider(const ProviderConfig& config);
+std::unique_ptr<Provider> make_provider(const ProviderConfig& config, const ProviderLog& log = {});
 
 /// The types the registry knows ("powerdns", "rfc2136").
 std::vector<std::string> provider_types();
-
-/// Where backends send request lines ("PATCH <url> -> 204") and warnings
-/// ("warning: ..."); applies to providers made afterwards. Never given secrets.
-void set_provider_log(std::function<void(const std::string& line)> log);
 
 }  // namespace stsctl

@@ -10,15 +10,16 @@ namespace stsctl {
 
 namespace {
 
-using Factory = std::function<std::unique_ptr<Provider>(const ProviderConfig&)>;
+using Factory = std::function<std::unique_ptr<Provider>(const ProviderConfig&, const ProviderLog&)>;
 
 const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {
 #ifdef STSCTL_WITH_POWERDNS
-      {"powerdns", make_powerdns_provider},
+      {"powerdns",
+       [](const ProviderConfig& config, const ProviderLog& log) { return make_powerdns_provider_with_log(config, log); }},
 #endif
 #ifdef STSCTL_WITH_RFC2136
-      {"rfc2136", make_rfc2136_provider},
+      {"rfc2136", [](const ProviderConfig& config, const ProviderLog&) { return make_rfc2136_provider(config); }},
 #endif
   };
   return table;
@@ -26,20 +27,13 @@ const std::map<std::string, Factory>& factories() {
 
 }  // namespace
 
-std::unique_ptr<Provider> make_provider(const ProviderConfig& config) {
+std::unique_ptr<Provider> make_provider(const ProviderConfig& config, const ProviderLog& log) {
   auto it = factories().find(config.type);
   if (it == factories().end()) {
     throw ProviderError(ProviderError::Kind::Other, "provider '" + config.name + "': type '" + config.type +
                                                         "' is not built into this stsctl");
   }
-  return it->second(config);
-}
-
-void set_provider_log(std::function<void(const std::string& line)> log) {
-#ifdef STSCTL_WITH_POWERDNS
-  set_powerdns_log(log);
-#endif
-  (void)log;
+  return it->second(config, log);
 }
 
 std::vector<std::string> provider_types() {

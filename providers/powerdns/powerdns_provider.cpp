@@ -80,14 +80,11 @@ class WriteGate {
   size_t m_limit;
 };
 
-std::mutex g_default_log_mutex;
-PowerdnsLog g_default_log;
-
 using DisabledRecords = std::map<RRsetKey, std::vector<std::string>>;
 
-// The disabled records of owned RRsets from the last read of each zone (key:
-// API base URL, server id, zone), so that a REPLACE keeps them. Process-wide:
-// the CLI reads and applies through two provider objects.
+// The disabled records of owned RRsets from the last read of each zone, so
+// that a REPLACE by the same provider object keeps them (the deploy engine
+// reads and applies through one object per run).
 class DisabledStore {
  public:
   void put(const std::string& key, DisabledRecords records) {
@@ -108,11 +105,6 @@ class DisabledStore {
   std::mutex m_mutex;
   std::map<std::string, DisabledRecords> m_by_zone;
 };
-
-DisabledStore& disabled_store() {
-  static DisabledStore store;
-  return store;
-}
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -562,7 +554,7 @@ class PowerdnsProvider : public Provider {
       }
     }
     result.snapshot = builder.finish();
-    disabled_store().put(disabled_key(result.zone), builder.disabled());
+    m_disabled_store.put(disabled_key(result.zone), builder.disabled());
     return result;
   }
 
@@ -667,7 +659,7 @@ class PowerdnsProvider : public Provider {
         continue;
       }
       result.snapshot = builder->second.finish();
-      disabled_store().put(disabled_key(result.zone), builder->second.disabled());
+      m_disabled_store.put(disabled_key(result.zone), builder->second.disabled());
     }
     return true;
   }
@@ -696,7 +688,7 @@ class PowerdnsProvider : public Provider {
   }
 
   std::vector<std::string> disabled_records(const std::string& zone, const RRsetKey& key) {
-    return disabled_store().get(disabled_key(zone), RRsetKey{absolute_name(key.owner), key.type});
+    return m_disabled_store.get(disabled_key(zone), RRsetKey{absolute_name(key.owner), key.type});
   }
 
   // One PATCH rrsets entry for a change.
@@ -780,22 +772,13 @@ class PowerdnsProvider : public Provider {
   PowerdnsReadTuning m_tuning;
   std::mutex m_backend_mutex;
   std::optional<bool> m_serialises_writes;  // unknown until the first multi-zone apply
+  DisabledStore m_disabled_store;
 };
 
 }  // namespace
 
-void set_powerdns_log(PowerdnsLog log) {
-  std::lock_guard<std::mutex> lock(g_default_log_mutex);
-  g_default_log = std::move(log);
-}
-
 std::unique_ptr<Provider> make_powerdns_provider(const ProviderConfig& config) {
-  PowerdnsLog log;
-  {
-    std::lock_guard<std::mutex> lock(g_default_log_mutex);
-    log = g_default_log;
-  }
-  return make_powerdns_provider_with_log(config, std::move(log));
+  return make_powerdns_provider_with_log(config, {});
 }
 
 std::unique_ptr<Provider> make_powerdns_provider_with_log(const ProviderConfig& config, PowerdnsLog log,

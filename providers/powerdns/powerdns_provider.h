@@ -12,7 +12,7 @@
 // its max results, are read with one GET .../zones/<zone>. each (PowerDNS 4.7
 // has no RRset filter), parsing only the owned RRsets, the apex MX and NS.
 // Disabled records are not served, so they count as absent; this provider
-// remembers (per process) the disabled records it read and keeps them
+// remembers (per provider object) the disabled records it read and keeps them
 // (disabled) when it later replaces or deletes that RRset.
 //
 // apply_zones: one PATCH per non-empty plan, DELETEs first, then REPLACEs;
@@ -40,11 +40,6 @@ namespace stsctl {
 /// One line per HTTP request ("PATCH <url> -> 204 (3 ms)") and warnings
 /// ("warning: ..."). Called from worker threads, one call at a time.
 using PowerdnsLog = std::function<void(const std::string& line)>;
-
-/// Sets the log sink used by providers made afterwards through
-/// make_provider()/make_powerdns_provider(config) (e.g. the CLI's -v). Empty:
-/// no logging.
-void set_powerdns_log(PowerdnsLog log);
 
 /// How read_zones reads; the default picks by size (see above). Tests pin one.
 struct PowerdnsReadTuning {

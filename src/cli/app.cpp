@@ -2,7 +2,6 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
-#include "cli/deploy.h"
 #include "provider.h"
 #include "state/state.h"
 
@@ -115,11 +114,6 @@ int run_cli(int argc, char** argv) {
   }
 
   Context context(global);
-  set_provider_log([verbose = global.verbosity > 0](const std::string& line) {
-    if (verbose || line.rfind("warning:", 0) == 0) {
-      std::cerr << line << "\n";
-    }
-  });
   try {
     if (validate->parsed()) {
       return run_validate(context);

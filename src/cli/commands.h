@@ -15,6 +15,16 @@ int run_render_web(Context& context, const std::string& server, const std::strin
                    const std::string& output_file);
 int run_status(Context& context);
 
+/// `plan`: exit 2 with detailed_exitcode when there is work, 3 when a guard blocks.
+int run_plan(Context& context, const std::string& format, bool detailed_exitcode);
+
+struct ApplyOptions {
+  bool yes = false;
+  bool force = false;
+};
+/// `apply`: plan, confirm, then the engine's phases under the state lock.
+int run_apply(Context& context, const ApplyOptions& options);
+
 struct PromoteOptions {
   std::string domain;  // empty: all
   bool dry_run = false;

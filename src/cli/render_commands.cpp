@@ -1,6 +1,6 @@
 #include "cli/commands.h"
-#include "cli/deploy.h"
 #include "config/load.h"
+#include "deploy/deployment.h"
 #include "publish/atomic_file.h"
 #include "publish/webroot.h"
 #include "records/desired.h"
@@ -16,6 +16,7 @@
 #include <iostream>
 #include <iterator>
 #include <optional>
+#include <set>
 
 namespace stsctl {
 
@@ -125,8 +126,16 @@ int run_render_zone(Context& context, const std::string& output_dir) {
     }
   };
   // Rendering is publishing for zone-file users: the ids are recorded so the
-  // next render keeps them unless the policy changes.
-  auto decisions = state.resolve_and_record(policies, formats, context.now(), build_zones);
+  // next render keeps them unless the policy changes. A domain that a
+  // provider publishes gets its id decided (pending) only: apply verifies its
+  // policy and pushes that id, and its stage clock starts then.
+  std::set<std::string> decided_only;
+  for (const auto& domain : config.domains) {
+    if (!domain.is_alias() && !domain.provider.empty()) {
+      decided_only.insert(domain.name);
+    }
+  }
+  auto decisions = state.resolve_and_record(policies, formats, context.now(), build_zones, decided_only);
   for (const auto& [domain, decision] : decisions) {
     if (decision.bumped) {
       context.log("render: " + domain + " gets id " + decision.id);

@@ -62,6 +62,7 @@ struct Transfer {
   FetchResult result;
   CurlEasy easy;
   CurlSlist connect_to;
+  CurlSlist resolve;
   std::string ca_file;
   size_t max_bytes = 0;
   bool ca_load_failed = false;
@@ -128,6 +129,22 @@ std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOp
     }
     transfer->connect_to.release();
     transfer->connect_to.reset(appended);
+  }
+  const std::string host = "mta-sts." + normalize_name(domain);
+  auto addresses = options.resolve.find(host);
+  if (addresses != options.resolve.end() && !addresses->second.empty() &&
+      options.connect_to.count(host + ":443") == 0) {
+    std::string entry = host + ":443:";
+    for (size_t i = 0; i < addresses->second.size(); ++i) {
+      const std::string& address = addresses->second[i];
+      // curl wants IPv6 literals in brackets in a --resolve entry.
+      entry += (i == 0 ? "" : ",") + (address.find(':') != std::string::npos ? "[" + address + "]" : address);
+    }
+    transfer->resolve.reset(curl_slist_append(nullptr, entry.c_str()));
+    if (!transfer->resolve) {
+      throw std::runtime_error("out of memory building the resolve list");
+    }
+    curl_easy_setopt(easy, CURLOPT_RESOLVE, transfer->resolve.get());
   }
   auto timeout_ms = static_cast<long>(options.timeout_seconds * 1000);
   curl_easy_setopt(easy, CURLOPT_URL, transfer->result.url.c_str());

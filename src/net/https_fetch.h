@@ -12,6 +12,11 @@ namespace stsctl {
 struct FetchOptions {
   std::string ca_file;                            // extra trust anchor (PEM); empty: system store
   std::map<std::string, std::string> connect_to;  // "host:port" -> "addr:port", like curl --connect-to
+  // Policy host ("mta-sts.example.net") -> the addresses to connect to on port
+  // 443 instead of resolving the name (like curl --resolve): apply verifies a
+  // policy before the name exists in DNS. SNI, Host and the certificate check
+  // still use the name. A connect_to entry for the host wins.
+  std::map<std::string, std::vector<std::string>> resolve;
   double timeout_seconds = 30;
   size_t max_bytes = 64 * 1024;
 };

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <vector>
 
 // Format switches: the three formats have different lengths (timestamp 14,
 // serial 10, hash 32), so an id in a new format always differs from the
@@ -128,6 +129,39 @@ IdDecision decide_id(IdFormat format, int64_t now_unix, const std::optional<Publ
       break;
   }
   return IdDecision{id, !previous || previous->id != id};
+}
+
+IdDecision decide_next_id(IdFormat format, int64_t now_unix, const IdHistory& known, const std::string& new_hash) {
+  if (known.published && known.published->hash == new_hash) {
+    return IdDecision{known.published->id, false};
+  }
+  if (known.pending && known.pending->hash == new_hash) {
+    return IdDecision{known.pending->id, true};
+  }
+  // The id to step past: the latest in string order among those of the
+  // format's length (a pending id sorts after the published one it replaces).
+  std::vector<std::string> ids;
+  for (const auto* id : {known.published ? &known.published->id : nullptr,
+                         known.pending ? &known.pending->id : nullptr, &known.live_id}) {
+    if (id != nullptr && !id->empty()) {
+      ids.push_back(*id);
+    }
+  }
+  if (ids.empty()) {
+    return decide_id(format, now_unix, std::nullopt, new_hash);
+  }
+  const std::string reference = decide_id(format, now_unix, std::nullopt, new_hash).id;
+  std::string latest = ids.front();
+  for (const auto& id : ids) {
+    bool same_length = id.size() == reference.size();
+    bool latest_same_length = latest.size() == reference.size();
+    if ((same_length && !latest_same_length) || (same_length == latest_same_length && id > latest)) {
+      latest = id;
+    }
+  }
+  IdDecision decision = decide_id(format, now_unix, PublishedPolicy{latest, ""}, new_hash);
+  decision.bumped = true;
+  return decision;
 }
 
 }  // namespace stsctl

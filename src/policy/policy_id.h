@@ -34,4 +34,18 @@ struct IdDecision {
 IdDecision decide_id(IdFormat format, int64_t now_unix, const std::optional<PublishedPolicy>& previous,
                      const std::string& new_hash);
 
+/// What is known of a domain's ids when a new one is decided.
+struct IdHistory {
+  std::optional<PublishedPolicy> published;  // live, as the state recorded it
+  std::optional<PublishedPolicy> pending;    // decided (and maybe pushed), not yet confirmed live
+  std::string live_id;                       // the id DNS serves, when the state does not know it
+};
+
+/// Pure. The published id when the hash is unchanged (not bumped); the
+/// pending id when it was decided for this hash (bumped: a crash between push
+/// and record, or a render, must not mint a second id for one policy);
+/// otherwise a new id (decide_id) that differs from and, where the format
+/// allows, sorts after the latest of the published, pending and live ids.
+IdDecision decide_next_id(IdFormat format, int64_t now_unix, const IdHistory& known, const std::string& new_hash);
+
 }  // namespace stsctl

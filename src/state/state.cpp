@@ -22,7 +22,7 @@ namespace {
 
 // Version 1: meta, domains, history. Bump and add a migration step in
 // migrate() for every schema change; never edit a released step.
-constexpr int k_schema_version = 2;
+constexpr int k_schema_version = 3;
 constexpr int k_busy_timeout_ms = 30000;
 
 struct DbClose {
@@ -244,6 +244,20 @@ struct StateStore::Impl {
           "UPDATE meta SET schema_version = 2",
           "migrate the schema of");
     }
+    if (version < 3) {
+      // Pending ids (decided before a push, confirmed after it), the time a
+      // retirement deleted the records, and the latest time written: a crash
+      // must not mint a second id, and an earlier clock must not undo a later
+      // decision.
+      exec(
+          "CREATE TABLE pending ("
+          "  domain TEXT PRIMARY KEY NOT NULL, id TEXT NOT NULL, hash TEXT NOT NULL, mode TEXT NOT NULL,"
+          "  max_age INTEGER NOT NULL, policy_text TEXT NOT NULL, decided_at INTEGER NOT NULL);"
+          "ALTER TABLE domains ADD COLUMN retired_out_at INTEGER NULL;"
+          "ALTER TABLE meta ADD COLUMN latest_time INTEGER NOT NULL DEFAULT 0;"
+          "UPDATE meta SET schema_version = 3",
+          "migrate the schema of");
+    }
     txn.commit();
   }
 
@@ -251,7 +265,7 @@ struct StateStore::Impl {
     Stmt q(*this,
            "SELECT domain, policy_hash, policy_id, mode, max_age, stage, stage_since, updated_at, "
            "retiring_until, "
-           "gate_status, last_check, zone, provider FROM domains WHERE domain = ?1");
+           "gate_status, last_check, zone, provider, retired_out_at FROM domains WHERE domain = ?1");
     q.bind(1, name);
     if (!q.step()) {
       return std::nullopt;
@@ -276,7 +290,24 @@ struct StateStore::Impl {
     d.last_check = q.integer(10);
     d.zone = q.text(11);
     d.provider = q.text(12);
+    if (!q.is_null(13)) {
+      d.retired_out_at = q.integer(13);
+    }
     return d;
+  }
+
+  // seq, domain, published_at, id, hash, mode, max_age, policy_text
+  HistoryEntry row_to_history(const Stmt& q) const {
+    HistoryEntry e;
+    e.seq = q.integer(0);
+    e.domain = q.text(1);
+    e.published_at = q.integer(2);
+    e.id = q.text(3);
+    e.hash = q.text(4);
+    e.mode = mode_from_text(q.text(5), path);
+    e.max_age = static_cast<uint32_t>(q.integer(6));
+    e.policy_text = q.text(7);
+    return e;
   }
 
   // Inserts a new domain row (stage 0 since now) or replaces the current
@@ -289,7 +320,8 @@ struct StateStore::Impl {
         "VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6) "
         "ON CONFLICT(domain) DO UPDATE SET policy_hash = excluded.policy_hash, policy_id = "
         "excluded.policy_id, "
-        "mode = excluded.mode, max_age = excluded.max_age, updated_at = excluded.updated_at");
+        "mode = excluded.mode, max_age = excluded.max_age, updated_at = excluded.updated_at, "
+        "retired_out_at = NULL");
     up.bind(1, domain).bind(2, hash).bind(3, id).bind(4, std::string(mode_text(policy.mode)));
     up.bind(5, static_cast<int64_t>(policy.max_age)).bind(6, now);
     up.step();
@@ -299,14 +331,37 @@ struct StateStore::Impl {
     hist.bind(1, domain).bind(2, now).bind(3, id).bind(4, hash).bind(5, std::string(mode_text(policy.mode)));
     hist.bind(6, static_cast<int64_t>(policy.max_age)).bind(7, text);
     hist.step();
+    Stmt drop(*this, "DELETE FROM pending WHERE domain = ?1 AND id = ?2");
+    drop.bind(1, domain).bind(2, id);
+    drop.step();
   }
 
-  // Records every bump in `decisions` (inside the caller's transaction).
+  void record_pending(const std::string& domain, const std::string& id, const std::string& hash,
+                      const Policy& policy, const std::string& text, int64_t now) {
+    Stmt up(*this,
+            "INSERT INTO pending (domain, id, hash, mode, max_age, policy_text, decided_at) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+            "ON CONFLICT(domain) DO UPDATE SET id = excluded.id, hash = excluded.hash, mode = excluded.mode, "
+            "max_age = excluded.max_age, policy_text = excluded.policy_text, decided_at = excluded.decided_at "
+            "WHERE pending.id != excluded.id");
+    up.bind(1, domain).bind(2, id).bind(3, hash).bind(4, std::string(mode_text(policy.mode)));
+    up.bind(5, static_cast<int64_t>(policy.max_age)).bind(6, text).bind(7, now);
+    up.step();
+  }
+
+  // Records every bump in `decisions` (inside the caller's transaction):
+  // as pending for the domains in decided_only, else as published.
   void record_bumps(const std::vector<DomainPolicy>& policies,
-                    const std::map<std::string, IdDecision>& decisions, int64_t now) {
+                    const std::map<std::string, IdDecision>& decisions, int64_t now,
+                    const std::set<std::string>& decided_only) {
     for (const auto& p : policies) {
       auto found = decisions.find(p.domain);
-      if (found != decisions.end() && found->second.bumped) {
+      if (found == decisions.end() || !found->second.bumped) {
+        continue;
+      }
+      if (decided_only.count(p.domain) != 0) {
+        record_pending(p.domain, found->second.id, p.hash, p.policy, p.text, now);
+      } else {
         record(p.domain, found->second.id, p.hash, p.policy, p.text, now);
       }
     }
@@ -317,22 +372,23 @@ struct StateStore::Impl {
                                            bool write) {
     std::map<std::string, IdDecision> out;
     // One scan instead of a query per domain: a config may hold 100,000.
-    std::map<std::string, PublishedPolicy> published;
+    std::map<std::string, IdHistory> known;
     {
       Stmt q(*this, "SELECT domain, policy_id, policy_hash FROM domains");
       while (q.step()) {
-        published[q.text(0)] = PublishedPolicy{q.text(1), q.text(2)};
+        known[q.text(0)].published = PublishedPolicy{q.text(1), q.text(2)};
+      }
+      Stmt pending(*this, "SELECT domain, id, hash FROM pending");
+      while (pending.step()) {
+        known[pending.text(0)].pending = PublishedPolicy{pending.text(1), pending.text(2)};
       }
     }
+    static const IdHistory k_none;
     for (const auto& p : policies) {
-      std::optional<PublishedPolicy> previous;
-      auto found = published.find(p.domain);
-      if (found != published.end()) {
-        previous = found->second;
-      }
+      auto found = known.find(p.domain);
       const auto f = formats.find(p.domain);
       const IdFormat format = f == formats.end() ? IdFormat::Timestamp : f->second;
-      IdDecision decision = decide_id(format, now, previous, p.hash);
+      IdDecision decision = decide_next_id(format, now, found == known.end() ? k_none : found->second, p.hash);
       if (write && decision.bumped) {
         record(p.domain, decision.id, p.hash, p.policy, p.text, now);
       }
@@ -422,7 +478,7 @@ std::map<std::string, DomainState> StateStore::all_domains() const {
   Impl::Stmt q(
       *m_impl,
       "SELECT domain, policy_hash, policy_id, mode, max_age, stage, stage_since, updated_at, retiring_until, "
-      "gate_status, last_check, zone, provider FROM domains ORDER BY domain");
+      "gate_status, last_check, zone, provider, retired_out_at FROM domains ORDER BY domain");
   std::map<std::string, DomainState> out;
   while (q.step()) {
     DomainState d = m_impl->row_to_domain(q);
@@ -447,16 +503,7 @@ std::vector<HistoryEntry> StateStore::history(const std::string& domain) const {
   q.bind(1, domain);
   std::vector<HistoryEntry> out;
   while (q.step()) {
-    HistoryEntry e;
-    e.seq = q.integer(0);
-    e.domain = q.text(1);
-    e.published_at = q.integer(2);
-    e.id = q.text(3);
-    e.hash = q.text(4);
-    e.mode = mode_from_text(q.text(5), m_impl->path);
-    e.max_age = static_cast<uint32_t>(q.integer(6));
-    e.policy_text = q.text(7);
-    out.push_back(std::move(e));
+    out.push_back(m_impl->row_to_history(q));
   }
   return out;
 }
@@ -479,7 +526,8 @@ std::map<std::string, IdDecision> StateStore::resolve_and_record(
 
 std::map<std::string, IdDecision> StateStore::resolve_and_record(
     const std::vector<DomainPolicy>& policies, const std::map<std::string, IdFormat>& formats,
-    int64_t now_unix, const std::function<void(const std::map<std::string, IdDecision>&)>& meanwhile) {
+    int64_t now_unix, const std::function<void(const std::map<std::string, IdDecision>&)>& meanwhile,
+    const std::set<std::string>& decided_only) {
   Impl::WriteTxn txn(*m_impl);
   auto out = m_impl->decide(policies, formats, now_unix, false);
   std::exception_ptr failure;
@@ -491,7 +539,7 @@ std::map<std::string, IdDecision> StateStore::resolve_and_record(
     }
   });
   try {
-    m_impl->record_bumps(policies, out, now_unix);
+    m_impl->record_bumps(policies, out, now_unix, decided_only);
   } catch (...) {
     worker.join();
     throw;  // the transaction rolls back
@@ -514,6 +562,68 @@ void StateStore::record_published(const std::vector<PublishedPolicyRecord>& reco
     m_impl->record(r.domain, r.id, r.hash, r.policy, r.policy_text, now_unix);
   }
   txn.commit();
+}
+
+void StateStore::record_pending(const std::vector<PublishedPolicyRecord>& records, int64_t now_unix) {
+  Impl::WriteTxn txn(*m_impl);
+  for (const auto& r : records) {
+    const auto current = m_impl->read_domain(r.domain);
+    if (current && current->policy_hash == r.hash) {
+      continue;
+    }
+    m_impl->record_pending(r.domain, r.id, r.hash, r.policy, r.policy_text, now_unix);
+  }
+  txn.commit();
+}
+
+std::map<std::string, std::vector<HistoryEntry>> StateStore::all_history() const {
+  Impl::ReadTxn txn(*m_impl);
+  Impl::Stmt q(*m_impl,
+               "SELECT seq, domain, published_at, id, hash, mode, max_age, policy_text FROM history "
+               "ORDER BY domain, seq");
+  std::map<std::string, std::vector<HistoryEntry>> out;
+  while (q.step()) {
+    out[q.text(1)].push_back(m_impl->row_to_history(q));
+  }
+  return out;
+}
+
+std::map<std::string, PendingId> StateStore::pending() const {
+  Impl::Stmt q(*m_impl,
+               "SELECT domain, id, hash, mode, max_age, policy_text, decided_at FROM pending ORDER BY domain");
+  std::map<std::string, PendingId> out;
+  while (q.step()) {
+    PendingId p;
+    p.domain = q.text(0);
+    p.id = q.text(1);
+    p.hash = q.text(2);
+    p.mode = mode_from_text(q.text(3), m_impl->path);
+    p.max_age = static_cast<uint32_t>(q.integer(4));
+    p.policy_text = q.text(5);
+    p.decided_at = q.integer(6);
+    out.emplace_hint(out.end(), p.domain, std::move(p));
+  }
+  return out;
+}
+
+int64_t StateStore::latest_time() const {
+  Impl::Stmt q(*m_impl, "SELECT latest_time FROM meta");
+  return q.step() ? q.integer(0) : 0;
+}
+
+void StateStore::advance_latest_time(int64_t when_unix) {
+  Impl::WriteTxn txn(*m_impl);
+  Impl::Stmt q(*m_impl, "UPDATE meta SET latest_time = ?1 WHERE latest_time < ?1");
+  q.bind(1, when_unix);
+  q.step();
+  txn.commit();
+}
+
+void StateStore::set_retired_out(const std::string& domain, int64_t when_unix) {
+  const bool found = m_impl->update_domain(
+      "UPDATE domains SET retired_out_at = ?2 WHERE domain = ?1 AND retired_out_at IS NULL", domain,
+      [&](Impl::Stmt& q) { q.bind(2, when_unix); });
+  (void)found;  // already marked: the first time stands
 }
 
 void StateStore::set_location(const std::string& domain, const std::string& zone,

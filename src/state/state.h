@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -37,6 +38,22 @@ struct DomainState {
   int64_t last_check = 0;                 // 0 when never checked
   std::string zone;                       // where its records live ("" before schema 2)
   std::string provider;
+  // When a retirement deleted the records. Set once and never undone, so a
+  // later run with an earlier clock does not publish the domain again.
+  std::optional<int64_t> retired_out_at;
+};
+
+/// An id decided for a policy hash but not (yet) confirmed live: recorded
+/// before anything is pushed, so a run killed after its push and before its
+/// record does not make the next run mint a second id for the same policy.
+struct PendingId {
+  std::string domain;
+  std::string id;
+  std::string hash;
+  PolicyMode mode = PolicyMode::Testing;
+  uint32_t max_age = 0;
+  std::string policy_text;
+  int64_t decided_at = 0;
 };
 
 struct HistoryEntry {
@@ -97,16 +114,24 @@ class StateStore {
   /// Every domain's rollout stage: all_domains() without the rest of each row.
   std::map<std::string, int> stages() const;
   std::vector<HistoryEntry> history(const std::string& domain) const;  // oldest first
+  /// Every domain's history, oldest first per domain (one query).
+  std::map<std::string, std::vector<HistoryEntry>> all_history() const;
+  /// Every pending id (see PendingId).
+  std::map<std::string, PendingId> pending() const;
+  /// The latest time any run wrote into this state (0 when none): a run whose
+  /// clock is earlier must not undo what that later time decided.
+  int64_t latest_time() const;
 
-  /// Read-only: the id each policy would get now (decide_id against the
-  /// stored hash/id). Nothing is written.
+  /// Read-only: the id each policy would get now (decide_next_id against the
+  /// stored published and pending ids). Nothing is written.
   std::map<std::string, IdDecision> preview_ids(const std::vector<DomainPolicy>& policies,
                                                 const std::map<std::string, IdFormat>& formats,
                                                 int64_t now_unix) const;
 
   /// In ONE write transaction (BEGIN IMMEDIATE): decides ids against the
-  /// stored state and records every bump (domain row + history row). Two
-  /// processes calling this at once for the same policy end with one id.
+  /// stored state and records every bump (domain row + history row: the
+  /// policy counts as published). Two processes calling this at once for the
+  /// same policy end with one id.
   std::map<std::string, IdDecision> resolve_and_record(const std::vector<DomainPolicy>& policies,
                                                        const std::map<std::string, IdFormat>& formats,
                                                        int64_t now_unix);
@@ -118,10 +143,20 @@ class StateStore {
   /// propagates.
   std::map<std::string, IdDecision> resolve_and_record(
       const std::vector<DomainPolicy>& policies, const std::map<std::string, IdFormat>& formats,
-      int64_t now_unix, const std::function<void(const std::map<std::string, IdDecision>&)>& meanwhile);
+      int64_t now_unix, const std::function<void(const std::map<std::string, IdDecision>&)>& meanwhile,
+      const std::set<std::string>& decided_only = {});
+  // decided_only: domains whose bump is recorded as pending, not published
+  // (render zone for domains that a provider publishes: apply verifies and
+  // pushes that id later, and their stage clock starts then).
 
-  /// Records policies that were just pushed, in one transaction. A row whose
-  /// hash equals the stored one is a no-op (no history row).
+  /// Records ids decided for policies about to be pushed, in one transaction
+  /// (replacing any older pending id of the domain). A record whose hash is
+  /// the published one is a no-op.
+  void record_pending(const std::vector<PublishedPolicyRecord>& records, int64_t now_unix);
+
+  /// Records policies that were just pushed (or found live), in one
+  /// transaction, and drops their pending ids. A row whose hash equals the
+  /// stored one is a no-op (no history row).
   void record_published(const std::vector<PublishedPolicyRecord>& records, int64_t now_unix);
 
   /// Each setter is one write transaction. set_stage, set_gate_status and
@@ -133,6 +168,10 @@ class StateStore {
   void set_gate_status(const std::string& domain, const std::string& status);
   void set_retiring_until(const std::string& domain, std::optional<int64_t> until_unix);
   void set_last_check(const std::string& domain, int64_t when_unix);
+  /// Marks a retired domain's records as deleted (see retired_out_at).
+  void set_retired_out(const std::string& domain, int64_t when_unix);
+  /// Raises latest_time() to `when_unix` (never lowers it).
+  void advance_latest_time(int64_t when_unix);
   void forget_domain(const std::string& domain);  // removes the domain row; history stays
 
  private:

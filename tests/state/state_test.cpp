@@ -112,7 +112,7 @@ TEST_CASE("a new state database is created and reopened", "[state]") {
   CHECK(again.all_domains().size() == 1);
 
   RawDb raw(path);
-  CHECK(raw.scalar("SELECT schema_version FROM meta") == "2");
+  CHECK(raw.scalar("SELECT schema_version FROM meta") == "3");
   CHECK(raw.scalar("SELECT count(*) FROM meta") == "1");
   CHECK(raw.scalar("PRAGMA journal_mode") == "wal");
   CHECK(raw.scalar("SELECT mode FROM domains") == "testing");

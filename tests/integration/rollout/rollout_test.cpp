@@ -267,7 +267,7 @@ TEST_CASE("retirement: mode none with a new id, records deleted after the longes
 
   auto early = s.run("2026-02-05T00:00:00Z", {"plan", "--detailed-exitcode"});
   CHECK(early.exit_code == 0);
-  CHECK(early.out.find("deleted on the first apply after 2026-02-08T00:00:00Z") != std::string::npos);
+  CHECK(early.out.find("deleted on the first apply or promote after 2026-02-08T00:00:00Z") != std::string::npos);
   CHECK_FALSE(s.pdns.query("_mta-sts." + s.zones[0], "TXT").empty());
 
   auto done = s.run("2026-02-09T00:00:00Z", {"apply", "--yes"});
@@ -290,7 +290,7 @@ TEST_CASE("a domain removed from the config is retired, not deleted at once") {
   auto plan = s.run("2026-02-01T00:00:00Z", {"plan"});
   INFO(plan.out << plan.err);
   CHECK(plan.out.find(s.zones[1] + " was removed from the config: retiring it") != std::string::npos);
-  CHECK(plan.out.find("deleted on the first apply after 2026-02-08T00:00:00Z") != std::string::npos);
+  CHECK(plan.out.find("deleted on the first apply or promote after 2026-02-08T00:00:00Z") != std::string::npos);
 
   auto retire = s.run("2026-02-01T00:00:00Z", {"apply", "--yes"});
   INFO(retire.out << retire.err);

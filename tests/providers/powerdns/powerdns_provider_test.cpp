@@ -803,19 +803,18 @@ TEST_CASE("search read: a search that may be cut falls back to reading each zone
   CHECK(zone_gets(logged) == 1);
 }
 
-TEST_CASE("search read: disabled records count as absent and survive an apply by another provider object",
+TEST_CASE("search read: disabled records count as absent and survive an apply",
           "[powerdns][search]") {
   const std::string zone = PdnsServer::unique_zone("search");
   PdnsRecord disabled{"_mta-sts", "TXT", {"\"v=STSv1; id=disabled\""}};
   disabled.disabled = true;
   server().create_zone(zone, {disabled});
-  // As in the CLI: one provider object reads, another applies.
-  auto reader = make_powerdns_provider_with_log(server().provider_config(), {}, search_tuning());
-  auto read = reader->read_zones({owned_only(zone)});
+  // As in the deploy engine: one provider object reads, then applies.
+  auto provider = make_powerdns_provider_with_log(server().provider_config(), {}, search_tuning());
+  auto read = provider->read_zones({owned_only(zone)});
   REQUIRE_FALSE(read[0].error);
   CHECK(read[0].snapshot.owned.empty());
-  auto writer = make_powerdns_provider(server().provider_config());
-  apply_ok(*writer, plan_for(zone, desired_for(zone), read[0].snapshot));
+  apply_ok(*provider, plan_for(zone, desired_for(zone), read[0].snapshot));
 
   CHECK(server().query("_mta-sts." + zone, "TXT") ==
         std::vector<std::string>{"\"v=STSv1; id=20240101000000\""});

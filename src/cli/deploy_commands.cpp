@@ -1,0 +1,236 @@
+// plan, apply and promote: the CLI side of the deploy engine. It builds the
+// engine's edges (providers, web root, state), asks for confirmation, prints
+// the engine's events and maps the outcome to exit codes.
+
+#include "cli/commands.h"
+#include "deploy/engine.h"
+#include "deploy/plan_format.h"
+#include "deploy/promotion.h"
+#include "util/time.h"
+
+#include <unistd.h>
+
+#include <ctime>
+#include <iostream>
+
+namespace stsctl {
+
+namespace {
+
+/// Engine events on stderr (stdout stays for the plan and --json).
+class StderrSink : public EventSink {
+ public:
+  void emit(Kind kind, const std::string& text) override {
+    switch (kind) {
+      case Kind::Info:
+      case Kind::Blocked:
+        std::cerr << text << "\n";
+        break;
+      case Kind::Warning:
+        std::cerr << "warning: " << text << "\n";
+        break;
+      case Kind::Error:
+        std::cerr << "error: " << text << "\n";
+        break;
+      case Kind::Progress:
+        if (isatty(STDERR_FILENO)) {
+          std::cerr << "\r" << text << std::flush;
+          m_progress_shown = true;
+        }
+        return;
+    }
+  }
+  ~StderrSink() override {
+    if (m_progress_shown) {
+      std::cerr << "\n";
+    }
+  }
+
+ private:
+  bool m_progress_shown = false;
+};
+
+/// Everything one run of the engine needs, made once per run.
+struct EngineRun {
+  Context& context;
+  const Config& config;
+  std::unique_ptr<StateStore> state;
+  ProviderSet providers;
+  WebrootPolicyWeb web;
+  StderrSink sink;
+  DeployEngine engine;
+
+  EngineRun(Context& run_context, std::unique_ptr<StateStore> store)
+      : context(run_context),
+        config(run_context.config()),
+        state(std::move(store)),
+        providers(config,
+                  [verbose = run_context.verbose()](const ProviderConfig& provider) {
+                    return make_provider(provider, [verbose](const std::string& line) {
+                      if (verbose || line.rfind("warning:", 0) == 0) {
+                        std::cerr << line << "\n";
+                      }
+                    });
+                  }),
+        web(config),
+        engine(config, DeployEnvironment{*state, providers, web, sink, run_context.now(),
+                                         static_cast<int64_t>(std::time(nullptr))}) {}
+};
+
+void print_plan(const Context& context, const Deployment& deployment, const std::string& format = "text") {
+  if (context.json() || format == "json") {
+    std::cout << format_plan_json(deployment);
+  } else if (format == "markdown") {
+    std::cout << format_plan_markdown(deployment);
+  } else {
+    std::cout << format_plan_text(deployment);
+  }
+}
+
+/// Confirms and applies a planned deployment; returns the exit code.
+int confirm_and_apply(EngineRun& run, Deployment& deployment, const DeployRequest& request, bool yes,
+                      const char* command) {
+  if (!deployment.errors.empty()) {
+    print_plan(run.context, deployment);
+    std::cerr << command << ": nothing was changed because of the errors above\n";
+    return k_exit_error;
+  }
+  if (!run.context.json()) {
+    std::cout << format_plan_text(deployment);
+  }
+  if (!deployment.has_pending_work()) {
+    if (run.context.json()) {
+      std::cout << format_plan_json(deployment);
+    }
+    return deployment.blocked.empty() ? k_exit_ok : k_exit_guard;
+  }
+  if (!yes && !confirm("Apply these changes?")) {
+    std::cerr << command << ": cancelled; nothing was changed\n";
+    return k_exit_error;
+  }
+  ApplyResult result = run.engine.apply(deployment, request);
+  if (run.context.json()) {
+    std::cout << format_plan_json(deployment);
+  }
+  if (result.errors) {
+    std::cerr << command << ": " << result.failed_zones.size()
+              << " zone(s) failed; their state was not recorded. Fix the cause and run " << command
+              << " again: it converges.\n";
+    return k_exit_error;
+  }
+  std::cerr << command << ": done (" << deployment.change_count() << " change(s), " << result.recorded_ids
+            << " policy id(s) recorded)\n";
+  return deployment.blocked.empty() ? k_exit_ok : k_exit_guard;
+}
+
+DeployRequest request_for(const Config& config, bool force) {
+  DeployRequest request;
+  request.force = force;
+  request.waits_for_propagation = config.publish.propagation_timeout_seconds > 0;
+  return request;
+}
+
+}  // namespace
+
+int run_plan(Context& context, const std::string& format, bool detailed_exitcode) {
+  const Config& config = context.config();
+  // plan never writes the state, nor creates it.
+  EngineRun run(context, StateStore::open_for_reading(config.state_path));
+  DeployRequest request = request_for(config, false);
+  request.waits_for_propagation = false;
+  Deployment deployment = run.engine.plan(request);
+  print_plan(context, deployment, format);
+  if (!deployment.errors.empty()) {
+    return k_exit_error;
+  }
+  if (!detailed_exitcode) {
+    return k_exit_ok;
+  }
+  if (!deployment.blocked.empty()) {
+    return k_exit_guard;
+  }
+  return deployment.has_pending_work() ? k_exit_changes : k_exit_ok;
+}
+
+int run_apply(Context& context, const ApplyOptions& options) {
+  if (!options.yes && !interactive_terminal()) {
+    throw CliError("apply: refusing to change DNS without --yes when stdin is not a terminal");
+  }
+  const Config& config = context.config();
+  StateLock lock(config.state_path);
+  EngineRun run(context, std::make_unique<StateStore>(config.state_path));
+  DeployRequest request = request_for(config, options.force);
+  Deployment deployment = run.engine.plan(request);
+  return confirm_and_apply(run, deployment, request, options.yes, "apply");
+}
+
+int run_promote(Context& context, const PromoteOptions& options) {
+  const Config& config = context.config();
+  if (!options.domain.empty() && config.find_domain(options.domain) == nullptr) {
+    throw CliError("promote: " + options.domain + " is not a configured domain");
+  }
+  if (!options.dry_run && !options.yes && !interactive_terminal()) {
+    throw CliError("promote: refusing to change DNS without --yes when stdin is not a terminal");
+  }
+  // Gates, stage moves, publishing and retirements under one lock.
+  std::unique_ptr<StateLock> lock;
+  if (!options.dry_run) {
+    lock = std::make_unique<StateLock>(config.state_path);
+  }
+  EngineRun run(context, options.dry_run ? StateStore::open_for_reading(config.state_path)
+                                         : std::make_unique<StateStore>(config.state_path));
+  const int64_t now = context.now();
+  PromotionScan scan = due_promotions(config, snapshot_of(*run.state), now, options.domain);
+  for (const auto& line : scan.lines) {
+    std::cout << line << "\n";
+  }
+
+  DeployRequest request = request_for(config, options.force);
+  LiveGates gates;
+  std::vector<Blocked> gate_failures;
+  for (const auto& candidate : scan.due) {
+    const RolloutStage& stage = config.stages[static_cast<size_t>(candidate.to_stage)];
+    std::string step = "stage " + std::to_string(candidate.from_stage + 1) + " -> " +
+                       std::to_string(candidate.to_stage + 1) + " (mode " + to_string(stage.mode) + ", max_age " +
+                       std::to_string(stage.max_age) + ")";
+    if (stage.mode == PolicyMode::Enforce) {
+      std::string failure = gates.check(config, *run.state->domain(candidate.domain));
+      if (!failure.empty()) {
+        std::cout << candidate.domain << ": stays (gate: " << failure << ")\n";
+        gate_failures.push_back({candidate.domain, "gate", step, failure});
+        continue;
+      }
+    }
+    std::cout << candidate.domain << ": " << step << (options.dry_run ? " [dry run]" : "") << "\n";
+    request.stage_overrides[candidate.domain] = candidate.to_stage;
+  }
+  if (request.stage_overrides.empty()) {
+    std::cout << "promote: nothing to promote\n";
+  }
+
+  Deployment deployment = run.engine.plan(request);
+  deployment.blocked.insert(deployment.blocked.begin(), gate_failures.begin(), gate_failures.end());
+  if (options.dry_run) {
+    print_plan(context, deployment);
+    return !deployment.errors.empty() ? k_exit_error : deployment.blocked.empty() ? k_exit_ok : k_exit_guard;
+  }
+  int code = confirm_and_apply(run, deployment, request, options.yes, "promote");
+
+  // The gates' verdicts, in the state under the same lock.
+  StateStore::Batch batch(*run.state);
+  for (const auto& blocked : deployment.blocked) {
+    if (run.state->domain(blocked.domain)) {
+      run.state->set_gate_status(blocked.domain, blocked.guard + ": " + blocked.message);
+    }
+  }
+  for (const auto& [domain, stage] : request.stage_overrides) {
+    auto known = run.state->domain(domain);
+    if (known && known->stage == stage) {
+      run.state->set_gate_status(domain, "passed " + format_rfc3339(now));
+    }
+  }
+  batch.commit();
+  return code;
+}
+
+}  // namespace stsctl
