@@ -163,3 +163,32 @@ TEST_CASE("switching the id format still gives a different id", "[policy_id]") {
     CHECK(d.id == "2024010200");
   }
 }
+
+TEST_CASE("decide_next_id: published, pending and live ids") {
+  const int64_t now = 1798372800;  // 2026-12-27T12:00:00Z
+  IdHistory known;
+  known.published = PublishedPolicy{"20261201000000", "h1"};
+  SECTION("unchanged policy keeps the published id") {
+    CHECK(decide_next_id(IdFormat::Timestamp, now, known, "h1").id == "20261201000000");
+    CHECK_FALSE(decide_next_id(IdFormat::Timestamp, now, known, "h1").bumped);
+  }
+  SECTION("a pending id for the same hash is reused, later") {
+    known.pending = PublishedPolicy{"20261220000000", "h2"};
+    IdDecision decision = decide_next_id(IdFormat::Timestamp, now + 86400, known, "h2");
+    CHECK(decision.id == "20261220000000");
+    CHECK(decision.bumped);
+  }
+  SECTION("a third policy sorts after the pending id, even with an earlier clock") {
+    known.pending = PublishedPolicy{"20271220000000", "h2"};
+    IdDecision decision = decide_next_id(IdFormat::Timestamp, now, known, "h3");
+    CHECK(decision.id == "20271220000001");
+    CHECK(decision.bumped);
+  }
+  SECTION("a live id the state does not know is stepped past") {
+    IdHistory adopted;
+    adopted.live_id = "20991231235959";
+    CHECK(decide_next_id(IdFormat::Timestamp, now, adopted, "h1").id == "21000101000000");
+    adopted.live_id = "210803";  // another length: a plain new id, which differs
+    CHECK(decide_next_id(IdFormat::Timestamp, now, adopted, "h1").id == "20261227120000");
+  }
+}
