@@ -15,11 +15,12 @@ using Factory = std::function<std::unique_ptr<Provider>(const ProviderConfig&, c
 const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {
 #ifdef STSCTL_WITH_POWERDNS
-      {"powerdns",
-       [](const ProviderConfig& config, const ProviderLog& log) { return make_powerdns_provider_with_log(config, log); }},
+      {"powerdns", [](const ProviderConfig& config,
+                      const ProviderLog& log) { return make_powerdns_provider_with_log(config, log); }},
 #endif
 #ifdef STSCTL_WITH_RFC2136
-      {"rfc2136", [](const ProviderConfig& config, const ProviderLog&) { return make_rfc2136_provider(config); }},
+      {"rfc2136",
+       [](const ProviderConfig& config, const ProviderLog&) { return make_rfc2136_provider(config); }},
 #endif
   };
   return table;

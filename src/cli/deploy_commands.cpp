@@ -191,8 +191,8 @@ int run_promote(Context& context, const PromoteOptions& options) {
   for (const auto& candidate : scan.due) {
     const RolloutStage& stage = config.stages[static_cast<size_t>(candidate.to_stage)];
     std::string step = "stage " + std::to_string(candidate.from_stage + 1) + " -> " +
-                       std::to_string(candidate.to_stage + 1) + " (mode " + to_string(stage.mode) + ", max_age " +
-                       std::to_string(stage.max_age) + ")";
+                       std::to_string(candidate.to_stage + 1) + " (mode " + to_string(stage.mode) +
+                       ", max_age " + std::to_string(stage.max_age) + ")";
     if (stage.mode == PolicyMode::Enforce) {
       std::string failure = gates.check(config, *run.state->domain(candidate.domain));
       if (!failure.empty()) {

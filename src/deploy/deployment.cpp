@@ -159,26 +159,28 @@ std::map<std::string, std::vector<std::string>> policy_hosts(const Config& confi
 }
 
 std::string describe_bump(const DomainDecision& decision) {
-  std::string from = decision.previous ? decision.previous->policy_id
+  std::string from = decision.previous   ? decision.previous->policy_id
                      : decision.adopting ? decision.live_id
                                          : "(none)";
-  std::string line = "id " + from + " -> " + decision.id.id + " (mode " + to_string(decision.policy.policy.mode) +
-                     ", max_age " + std::to_string(decision.policy.policy.max_age);
+  std::string line = "id " + from + " -> " + decision.id.id + " (mode " +
+                     to_string(decision.policy.policy.mode) + ", max_age " +
+                     std::to_string(decision.policy.policy.max_age);
   if (decision.previous && decision.previous->mode != decision.policy.policy.mode) {
     line += std::string(", was ") + to_string(decision.previous->mode);
   }
   return line + ")";
 }
 
-Deployment prepare_deployment(const Config& file_config, const StateSnapshot& state, const DeployRequest& request,
-                              int64_t now) {
+Deployment prepare_deployment(const Config& file_config, const StateSnapshot& state,
+                              const DeployRequest& request, int64_t now) {
   Deployment deployment;
   deployment.now = now;
   if (state.latest_time > now) {
     deployment.warnings.push_back(
-        {"", "the clock (" + format_rfc3339(now) + ") is earlier than the latest time in the state (" +
-                 format_rfc3339(state.latest_time) +
-                 "); what a later time decided stays (deleted records stay deleted, no stage is entered twice)"});
+        {"",
+         "the clock (" + format_rfc3339(now) + ") is earlier than the latest time in the state (" +
+             format_rfc3339(state.latest_time) +
+             "); what a later time decided stays (deleted records stay deleted, no stage is entered twice)"});
   }
 
   // A domain the state knows but the config no longer lists is retired as if
@@ -288,8 +290,8 @@ std::map<std::string, std::vector<ZoneQuery>> zone_queries(Deployment& deploymen
   for (const auto& [name, decision] : deployment.decisions) {
     const std::string& zone = deployment.config.find_domain(name)->zone;
     auto history = state.history.find(name);
-    bool cached_enforce = history != state.history.end() &&
-                          !cached_enforce_policies(history->second, deployment.now).empty();
+    bool cached_enforce =
+        history != state.history.end() && !cached_enforce_policies(history->second, deployment.now).empty();
     // (A live policy the state does not know is found by this read; the
     // engine then reads its zone's MX too.)
     if (decision.policy.policy.mode == PolicyMode::Enforce || cached_enforce) {
@@ -303,7 +305,8 @@ std::map<std::string, std::vector<ZoneQuery>> zone_queries(Deployment& deploymen
   std::map<std::string, std::vector<ZoneQuery>> by_provider;
   for (auto& [zone, work] : deployment.zones) {
     if (work.provider.empty()) {
-      work.read_error = "zone " + zone + " has no provider: set defaults.provider or a provider on its domains (" +
+      work.read_error = "zone " + zone +
+                        " has no provider: set defaults.provider or a provider on its domains (" +
                         work.domains.front() + ")";
       deployment.errors.push_back(*work.read_error);
       continue;
@@ -356,9 +359,10 @@ std::vector<std::string> attach_live(Deployment& deployment, const StateSnapshot
       deployment.notices.push_back(name + ": adopting live id " + decision.live_id + " → " + decision.id.id);
     } else if (!decision.live_id.empty() && !state_knows(decision, decision.live_id)) {
       deployment.warnings.push_back(
-          {name, "the live id " + decision.live_id + " is not the one stsctl recorded (" +
-                     (decision.previous ? decision.previous->policy_id : decision.pending->id) +
-                     "): changed outside stsctl, or another state; its live policy counts as cached by senders"});
+          {name,
+           "the live id " + decision.live_id + " is not the one stsctl recorded (" +
+               (decision.previous ? decision.previous->policy_id : decision.pending->id) +
+               "): changed outside stsctl, or another state; its live policy counts as cached by senders"});
     }
   }
   return fetch;
@@ -569,10 +573,11 @@ void hold_domains(Deployment& deployment, const std::vector<Blocked>& reasons) {
   }
   compute_desired(deployment);
   compute_plans(deployment);
-  deployment.policy_files.erase(
-      std::remove_if(deployment.policy_files.begin(), deployment.policy_files.end(),
-                     [&](const PolicyFileChange& change) { return deployment.decisions.at(change.domain).held; }),
-      deployment.policy_files.end());
+  deployment.policy_files.erase(std::remove_if(deployment.policy_files.begin(), deployment.policy_files.end(),
+                                               [&](const PolicyFileChange& change) {
+                                                 return deployment.decisions.at(change.domain).held;
+                                               }),
+                                deployment.policy_files.end());
 }
 
 }  // namespace stsctl

@@ -6,8 +6,8 @@
 // carries the result out.
 
 #include "plan/plan.h"
-#include "provider.h"
 #include "policy/policy_id.h"
+#include "provider.h"
 #include "records/desired.h"
 #include "rollout/rollout.h"
 #include "state/state.h"
@@ -50,12 +50,12 @@ struct DomainDecision {
   bool adopting = false;                // no state, but a live id: taking over a hand-made setup
   bool pending_went_live = false;       // the pending id (of another hash) is live: record it first
   int stage = 0;
-  bool stage_moves = false;   // promote: enters `stage` with this run
-  bool retiring = false;      // retire: true (or removed from the config)
-  bool retired_out = false;   // retirement wait over: records are deleted
-  bool restart_retirement = false;      // the live id is not ours: the wait starts again
+  bool stage_moves = false;               // promote: enters `stage` with this run
+  bool retiring = false;                  // retire: true (or removed from the config)
+  bool retired_out = false;               // retirement wait over: records are deleted
+  bool restart_retirement = false;        // the live id is not ours: the wait starts again
   std::optional<int64_t> retiring_until;  // when the records may go (retiring only)
-  bool held = false;                     // a guard keeps the id (and the policy file) as they are
+  bool held = false;                      // a guard keeps the id (and the policy file) as they are
 };
 
 struct ZoneWork {
@@ -83,8 +83,8 @@ struct Blocked {
 
 /// A policy file the run writes (or would write) before any id is pushed.
 struct PolicyFileChange {
-  std::string domain;  // the policy domain
-  std::string host;    // the domain whose mta-sts host serves it (the domain or an alias)
+  std::string domain;   // the policy domain
+  std::string host;     // the domain whose mta-sts host serves it (the domain or an alias)
   bool exists = false;  // replaces a file with other bytes (else: creates it)
 };
 

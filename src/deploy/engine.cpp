@@ -18,7 +18,8 @@ namespace {
 constexpr int64_t k_clock_slack_seconds = 300;
 
 PublishedPolicyRecord record_of(const DomainDecision& decision) {
-  return {decision.domain, decision.id.id, decision.policy.hash, decision.policy.policy, decision.policy.text};
+  return {decision.domain, decision.id.id, decision.policy.hash, decision.policy.policy,
+          decision.policy.text};
 }
 
 PublishedPolicyRecord record_of(const PendingId& pending) {
@@ -65,7 +66,8 @@ Deployment DeployEngine::plan(const DeployRequest& request) {
     for (const auto& [provider, queries] : by_provider) {
       try {
         auto results = m_env.providers.get(provider).read_zones(queries);
-        reads.insert(reads.end(), std::make_move_iterator(results.begin()), std::make_move_iterator(results.end()));
+        reads.insert(reads.end(), std::make_move_iterator(results.begin()),
+                     std::make_move_iterator(results.end()));
       } catch (const ProviderError& error) {
         for (const auto& query : queries) {
           reads.push_back({query.zone, {}, error});
@@ -123,7 +125,8 @@ ApplyResult DeployEngine::apply(Deployment& deployment, const DeployRequest& req
   }
   if (m_env.now > m_env.real_now + k_clock_slack_seconds) {
     m_env.events.emit(EventSink::Kind::Warning,
-                      "--now " + format_rfc3339(m_env.now) + " is " + format_duration(m_env.now - m_env.real_now) +
+                      "--now " + format_rfc3339(m_env.now) + " is " +
+                          format_duration(m_env.now - m_env.real_now) +
                           " ahead of the real clock: this run writes SIMULATED times into the state");
   }
   record_pending(deployment);
@@ -221,7 +224,8 @@ std::set<std::string> DeployEngine::push(Deployment& deployment) {
     auto problems = check_invariants(zone, work.desired);
     if (!problems.empty()) {
       failed.insert(zone);
-      m_env.events.emit(EventSink::Kind::Error, "zone " + zone + " was not pushed: its records break an invariant (" +
+      m_env.events.emit(EventSink::Kind::Error, "zone " + zone +
+                                                    " was not pushed: its records break an invariant (" +
                                                     problems.front() + "); this is a bug in stsctl");
       continue;
     }
@@ -296,7 +300,8 @@ size_t DeployEngine::record(const Deployment& deployment, const DeployRequest& /
 }
 
 /// Phase 7: every authoritative name server of a changed zone serves the new id.
-void DeployEngine::wait_for_name_servers(const Deployment& deployment, const std::set<std::string>& failed_zones) {
+void DeployEngine::wait_for_name_servers(const Deployment& deployment,
+                                         const std::set<std::string>& failed_zones) {
   if (m_config.publish.propagation_timeout_seconds <= 0) {
     return;
   }
@@ -305,8 +310,8 @@ void DeployEngine::wait_for_name_servers(const Deployment& deployment, const std
     const std::string& zone = zone_of(deployment, decision->domain);
     const ZoneWork& work = deployment.zones.at(zone);
     if (failed_zones.count(zone) == 0 && work.live && !work.live->nameservers.empty()) {
-      targets.push_back({"_mta-sts." + decision->domain + ".", "v=STSv1; id=" + decision->id.id,
-                         work.live->nameservers});
+      targets.push_back(
+          {"_mta-sts." + decision->domain + ".", "v=STSv1; id=" + decision->id.id, work.live->nameservers});
     }
   }
   if (targets.empty()) {

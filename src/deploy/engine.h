@@ -71,8 +71,7 @@ StateSnapshot snapshot_of(const StateStore& state);
 
 class DeployEngine {
  public:
-  DeployEngine(const Config& config, DeployEnvironment environment)
-      : m_config(config), m_env(environment) {}
+  DeployEngine(const Config& config, DeployEnvironment environment) : m_config(config), m_env(environment) {}
 
   /// Reads the state and what is live (DNS through the providers, policies
   /// whose id the state does not know) and builds the deployment. Writes

@@ -70,10 +70,10 @@ std::string plan_summary(const Deployment& deployment) {
     zones += work.plan.empty() ? 0 : 1;
   }
   const size_t bumps = deployment.bumps().size();
-  std::string line = "Plan: " + std::to_string(counts.create) + " to create, " + std::to_string(counts.update) +
-                     " to update, " + std::to_string(counts.remove) + " to delete in " + std::to_string(zones) +
-                     (zones == 1 ? " zone; " : " zones; ") + std::to_string(bumps) + " policy id bump" +
-                     (bumps == 1 ? "" : "s");
+  std::string line = "Plan: " + std::to_string(counts.create) + " to create, " +
+                     std::to_string(counts.update) + " to update, " + std::to_string(counts.remove) +
+                     " to delete in " + std::to_string(zones) + (zones == 1 ? " zone; " : " zones; ") +
+                     std::to_string(bumps) + " policy id bump" + (bumps == 1 ? "" : "s");
   if (!deployment.policy_files.empty()) {
     line += "; " + std::to_string(deployment.policy_files.size()) + " policy file" +
             (deployment.policy_files.size() == 1 ? "" : "s") + " to write";
@@ -136,8 +136,9 @@ std::string format_plan_json(const Deployment& deployment) {
   for (const auto& [zone, work] : deployment.zones) {
     nlohmann::json changes = nlohmann::json::array();
     for (const auto& change : work.plan.changes) {
-      nlohmann::json item{
-          {"action", to_string(change.kind)}, {"name", change.key.owner}, {"type", to_string(change.key.type)}};
+      nlohmann::json item{{"action", to_string(change.kind)},
+                          {"name", change.key.owner},
+                          {"type", to_string(change.key.type)}};
       if (change.before) {
         item["before"] = {{"ttl", change.before->ttl}, {"values", change.before->values}};
       }
@@ -154,7 +155,7 @@ std::string format_plan_json(const Deployment& deployment) {
   }
   nlohmann::json bumps = nlohmann::json::array();
   for (const auto* decision : deployment.bumps()) {
-    nlohmann::json from = decision->previous ? nlohmann::json(decision->previous->policy_id)
+    nlohmann::json from = decision->previous   ? nlohmann::json(decision->previous->policy_id)
                           : decision->adopting ? nlohmann::json(decision->live_id)
                                                : nlohmann::json();
     bumps.push_back({{"domain", decision->domain},
@@ -182,16 +183,17 @@ std::string format_plan_json(const Deployment& deployment) {
         {{"domain", item.domain}, {"guard", item.guard}, {"change", item.change}, {"message", item.message}});
   }
   Counts counts = count_changes(deployment);
-  nlohmann::json out{{"now", format_rfc3339(deployment.now)},
-                     {"zones", zones},
-                     {"id_bumps", bumps},
-                     {"policy_files", files},
-                     {"notices", deployment.notices},
-                     {"warnings", warnings},
-                     {"blocked", blocked},
-                     {"errors", deployment.errors},
-                     {"summary", {{"create", counts.create}, {"update", counts.update}, {"delete", counts.remove}}},
-                     {"changes", deployment.has_pending_work()}};
+  nlohmann::json out{
+      {"now", format_rfc3339(deployment.now)},
+      {"zones", zones},
+      {"id_bumps", bumps},
+      {"policy_files", files},
+      {"notices", deployment.notices},
+      {"warnings", warnings},
+      {"blocked", blocked},
+      {"errors", deployment.errors},
+      {"summary", {{"create", counts.create}, {"update", counts.update}, {"delete", counts.remove}}},
+      {"changes", deployment.has_pending_work()}};
   return out.dump(2) + "\n";
 }
 
@@ -242,7 +244,8 @@ std::string format_plan_markdown(const Deployment& deployment) {
   if (!deployment.warnings.empty() || !deployment.errors.empty()) {
     out << "\n**Attention**\n\n";
     for (const auto& warning : deployment.warnings) {
-      out << "- warning: " << (warning.domain.empty() ? "" : warning.domain + ": ") << warning.message << "\n";
+      out << "- warning: " << (warning.domain.empty() ? "" : warning.domain + ": ") << warning.message
+          << "\n";
     }
     for (const auto& error : deployment.errors) {
       out << "- error: " << error << "\n";

@@ -32,9 +32,10 @@ std::vector<std::string> system_addresses(const std::string& name) {
   std::vector<std::string> addresses;
   for (const addrinfo* entry = list.get(); entry != nullptr; entry = entry->ai_next) {
     char text[INET6_ADDRSTRLEN] = {};
-    const void* address = entry->ai_family == AF_INET
-                              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(entry->ai_addr)->sin_addr)
-                              : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(entry->ai_addr)->sin6_addr);
+    const void* address =
+        entry->ai_family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(entry->ai_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(entry->ai_addr)->sin6_addr);
     if (inet_ntop(entry->ai_family, address, text, sizeof text) != nullptr) {
       addresses.emplace_back(text);
     }
@@ -86,8 +87,8 @@ std::string policy_mismatch(const FetchResult& result, const std::string& text) 
     return result.error;
   }
   if (result.status >= 300 && result.status < 400) {
-    return result.url + " answered HTTP " + std::to_string(result.status) + " (redirect to '" + result.location +
-           "'; senders never follow redirects, RFC 8461 section 3.3)";
+    return result.url + " answered HTTP " + std::to_string(result.status) + " (redirect to '" +
+           result.location + "'; senders never follow redirects, RFC 8461 section 3.3)";
   }
   if (result.status != 200) {
     return result.url + " answered HTTP " + std::to_string(result.status);

@@ -131,7 +131,8 @@ IdDecision decide_id(IdFormat format, int64_t now_unix, const std::optional<Publ
   return IdDecision{id, !previous || previous->id != id};
 }
 
-IdDecision decide_next_id(IdFormat format, int64_t now_unix, const IdHistory& known, const std::string& new_hash) {
+IdDecision decide_next_id(IdFormat format, int64_t now_unix, const IdHistory& known,
+                          const std::string& new_hash) {
   if (known.published && known.published->hash == new_hash) {
     return IdDecision{known.published->id, false};
   }

@@ -46,6 +46,7 @@ struct IdHistory {
 /// and record, or a render, must not mint a second id for one policy);
 /// otherwise a new id (decide_id) that differs from and, where the format
 /// allows, sorts after the latest of the published, pending and live ids.
-IdDecision decide_next_id(IdFormat format, int64_t now_unix, const IdHistory& known, const std::string& new_hash);
+IdDecision decide_next_id(IdFormat format, int64_t now_unix, const IdHistory& known,
+                          const std::string& new_hash);
 
 }  // namespace stsctl

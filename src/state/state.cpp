@@ -338,12 +338,13 @@ struct StateStore::Impl {
 
   void record_pending(const std::string& domain, const std::string& id, const std::string& hash,
                       const Policy& policy, const std::string& text, int64_t now) {
-    Stmt up(*this,
-            "INSERT INTO pending (domain, id, hash, mode, max_age, policy_text, decided_at) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-            "ON CONFLICT(domain) DO UPDATE SET id = excluded.id, hash = excluded.hash, mode = excluded.mode, "
-            "max_age = excluded.max_age, policy_text = excluded.policy_text, decided_at = excluded.decided_at "
-            "WHERE pending.id != excluded.id");
+    Stmt up(
+        *this,
+        "INSERT INTO pending (domain, id, hash, mode, max_age, policy_text, decided_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "ON CONFLICT(domain) DO UPDATE SET id = excluded.id, hash = excluded.hash, mode = excluded.mode, "
+        "max_age = excluded.max_age, policy_text = excluded.policy_text, decided_at = excluded.decided_at "
+        "WHERE pending.id != excluded.id");
     up.bind(1, domain).bind(2, id).bind(3, hash).bind(4, std::string(mode_text(policy.mode)));
     up.bind(5, static_cast<int64_t>(policy.max_age)).bind(6, text).bind(7, now);
     up.step();
@@ -388,7 +389,8 @@ struct StateStore::Impl {
       auto found = known.find(p.domain);
       const auto f = formats.find(p.domain);
       const IdFormat format = f == formats.end() ? IdFormat::Timestamp : f->second;
-      IdDecision decision = decide_next_id(format, now, found == known.end() ? k_none : found->second, p.hash);
+      IdDecision decision =
+          decide_next_id(format, now, found == known.end() ? k_none : found->second, p.hash);
       if (write && decision.bumped) {
         record(p.domain, decision.id, p.hash, p.policy, p.text, now);
       }
@@ -589,8 +591,9 @@ std::map<std::string, std::vector<HistoryEntry>> StateStore::all_history() const
 }
 
 std::map<std::string, PendingId> StateStore::pending() const {
-  Impl::Stmt q(*m_impl,
-               "SELECT domain, id, hash, mode, max_age, policy_text, decided_at FROM pending ORDER BY domain");
+  Impl::Stmt q(
+      *m_impl,
+      "SELECT domain, id, hash, mode, max_age, policy_text, decided_at FROM pending ORDER BY domain");
   std::map<std::string, PendingId> out;
   while (q.step()) {
     PendingId p;

@@ -2,8 +2,8 @@
 // without any server. (tests/deploy/engine_test.cpp drives the engine
 // against a real PowerDNS and nginx.)
 
-#include "config/load.h"
 #include "deploy/deployment.h"
+#include "config/load.h"
 #include "deploy/plan_format.h"
 #include "policy/policy.h"
 #include "support/support.h"
@@ -21,10 +21,10 @@ const int64_t k_now = *parse_rfc3339("2026-11-27T12:00:00Z");
 
 Config load(const std::string& domains, const std::string& extra = "") {
   static TempDir dir("deploy-core");
-  std::string text = "version: 1\ndefaults:\n  provider: pdns\n  ttl: 300\n  policy_host: {ipv4: [192.0.2.40]}\n"
-                     "domains:\n" +
-                     domains + extra +
-                     "providers:\n  pdns: {type: powerdns, url: \"http://127.0.0.1:1\", api_key_env: K}\n";
+  std::string text =
+      "version: 1\ndefaults:\n  provider: pdns\n  ttl: 300\n  policy_host: {ipv4: [192.0.2.40]}\n"
+      "domains:\n" +
+      domains + extra + "providers:\n  pdns: {type: powerdns, url: \"http://127.0.0.1:1\", api_key_env: K}\n";
   write_file(dir.file("stsctl.yaml"), text);
   LoadResult result = load_config(dir.file("stsctl.yaml"), dir.file("stsctl.db"));
   INFO(text);
@@ -32,9 +32,12 @@ Config load(const std::string& domains, const std::string& extra = "") {
   return result.config;
 }
 
-RRset txt(const std::string& owner, const std::string& value) { return RRset{owner, RRType::TXT, 300, {value}}; }
+RRset txt(const std::string& owner, const std::string& value) {
+  return RRset{owner, RRType::TXT, 300, {value}};
+}
 
-ZoneReadResult live_zone(const std::string& zone, std::vector<RRset> owned, std::vector<std::string> mx = {}) {
+ZoneReadResult live_zone(const std::string& zone, std::vector<RRset> owned,
+                         std::vector<std::string> mx = {}) {
   ZoneReadResult result;
   result.zone = zone;
   result.snapshot.zone = zone;
@@ -74,11 +77,17 @@ TEST_CASE("a pending id for the same policy is reused, not minted again") {
   Config config = load("  example.net: {mx: [mail.example.net], policy: {mode: testing, max_age: 86400}}\n");
   Policy policy = make_policy(PolicyMode::Testing, 86400, {"mail.example.net"});
   StateSnapshot state;
-  state.pending["example.net"] = PendingId{"example.net", "20261120000000", policy_hash(policy),
-                                           PolicyMode::Testing, 86400, policy_text(policy), 0};
+  state.pending["example.net"] = PendingId{"example.net",
+                                           "20261120000000",
+                                           policy_hash(policy),
+                                           PolicyMode::Testing,
+                                           86400,
+                                           policy_text(policy),
+                                           0};
   // The killed run had pushed it: DNS serves the pending id already.
   Deployment deployment =
-      build(config, state, {live_zone("example.net", {txt("_mta-sts.example.net.", "v=STSv1; id=20261120000000")})});
+      build(config, state,
+            {live_zone("example.net", {txt("_mta-sts.example.net.", "v=STSv1; id=20261120000000")})});
   const DomainDecision& decision = deployment.decisions.at("example.net");
   CHECK(decision.id.id == "20261120000000");
   CHECK(decision.id.bumped);  // still to be recorded as published
@@ -94,11 +103,17 @@ TEST_CASE("a pending id of an older policy found live is recorded, and the new i
   Config config = load("  example.net: {mx: [mail.example.net], policy: {mode: enforce, max_age: 604800}}\n");
   Policy old_policy = make_policy(PolicyMode::Testing, 86400, {"mail.example.net"});
   StateSnapshot state;
-  state.pending["example.net"] = PendingId{"example.net", "20261126000000", policy_hash(old_policy),
-                                           PolicyMode::Testing, 86400, policy_text(old_policy), 0};
-  Deployment deployment = build(
-      config, state,
-      {live_zone("example.net", {txt("_mta-sts.example.net.", "v=STSv1; id=20261126000000")}, {"mail.example.net"})});
+  state.pending["example.net"] = PendingId{"example.net",
+                                           "20261126000000",
+                                           policy_hash(old_policy),
+                                           PolicyMode::Testing,
+                                           86400,
+                                           policy_text(old_policy),
+                                           0};
+  Deployment deployment =
+      build(config, state,
+            {live_zone("example.net", {txt("_mta-sts.example.net.", "v=STSv1; id=20261126000000")},
+                       {"mail.example.net"})});
   const DomainDecision& decision = deployment.decisions.at("example.net");
   CHECK(decision.pending_went_live);
   CHECK(decision.id.id == "20261127120000");
@@ -110,8 +125,8 @@ TEST_CASE("a live id the state does not know is adopted and replaced by a new id
   StateSnapshot state;
   Deployment deployment = prepare_deployment(config, state, {}, k_now);
   zone_queries(deployment, state, {});
-  auto fetch = attach_live(
-      deployment, state, {live_zone("example.org", {txt("_mta-sts.example.org.", "v=STSv1; id=210803")})});
+  auto fetch = attach_live(deployment, state,
+                           {live_zone("example.org", {txt("_mta-sts.example.org.", "v=STSv1; id=210803")})});
   CHECK(fetch == std::vector<std::string>{"example.org"});
   REQUIRE(deployment.notices.size() == 1);
   CHECK(deployment.notices[0] == "example.org: adopting live id 210803 → 20261127120000");
@@ -122,27 +137,32 @@ TEST_CASE("a live id the state does not know is adopted and replaced by a new id
   CHECK(format_plan_text(deployment).find("example.org: adopting live id 210803 → 20261127120000\n") == 0);
 }
 
-TEST_CASE("retiring an adopted enforce policy waits for the live policy's max_age, from when mode none goes live") {
+TEST_CASE(
+    "retiring an adopted enforce policy waits for the live policy's max_age, from when mode none goes live") {
   Config config = load("  example.org: {mx: [mail.example.org], retire: true}\n");
   StateSnapshot state;  // empty: a hand-made setup
   std::map<std::string, LivePolicy> live;
   live["example.org"].policy = make_policy(PolicyMode::Enforce, 604800, {"mail.example.org"});
   Deployment deployment = build(
       config, state,
-      {live_zone("example.org", {txt("_mta-sts.example.org.", "v=STSv1; id=210803")}, {"mail.example.org"})}, live);
+      {live_zone("example.org", {txt("_mta-sts.example.org.", "v=STSv1; id=210803")}, {"mail.example.org"})},
+      live);
   const DomainDecision& decision = deployment.decisions.at("example.org");
   CHECK_FALSE(decision.retired_out);
   CHECK(decision.policy.policy.mode == PolicyMode::None);
   REQUIRE(decision.retiring_until);
   CHECK(*decision.retiring_until == k_now + 604800);
-  CHECK(format_plan_text(deployment).find("deleted on the first apply or promote after 2026-12-04T12:00:00Z") !=
-        std::string::npos);
+  CHECK(
+      format_plan_text(deployment).find("deleted on the first apply or promote after 2026-12-04T12:00:00Z") !=
+      std::string::npos);
 
   SECTION("an unreadable live policy waits the longest max_age") {
     std::map<std::string, LivePolicy> unreadable;
-    unreadable["example.org"].error = "failed to fetch 'https://mta-sts.example.org/.well-known/mta-sts.txt' (x)";
-    Deployment blind = build(
-        config, state, {live_zone("example.org", {txt("_mta-sts.example.org.", "v=STSv1; id=210803")})}, unreadable);
+    unreadable["example.org"].error =
+        "failed to fetch 'https://mta-sts.example.org/.well-known/mta-sts.txt' (x)";
+    Deployment blind =
+        build(config, state, {live_zone("example.org", {txt("_mta-sts.example.org.", "v=STSv1; id=210803")})},
+              unreadable);
     CHECK(*blind.decisions.at("example.org").retiring_until == k_now + 31557600);
   }
 }
@@ -163,7 +183,8 @@ TEST_CASE("a retired domain stays deleted when a later run's clock is earlier") 
   CHECK_FALSE(deployment.has_pending_work());
   REQUIRE_FALSE(deployment.warnings.empty());
   CHECK(deployment.warnings[0].message ==
-        "the clock (2026-11-27T12:00:00Z) is earlier than the latest time in the state (2027-12-22T00:00:00Z); what "
+        "the clock (2026-11-27T12:00:00Z) is earlier than the latest time in the state "
+        "(2027-12-22T00:00:00Z); what "
         "a later time decided stays (deleted records stay deleted, no stage is entered twice)");
 }
 
@@ -173,7 +194,8 @@ TEST_CASE("a stage is never entered twice or left backwards") {
                        "    - {mode: testing, max_age: 86400, hold: 7d}\n"
                        "    - {mode: enforce, max_age: 604800}\n");
   StateSnapshot state;
-  DomainState row = published("example.net", "20261101000000", make_policy(PolicyMode::Enforce, 604800, {"mail.example.net"}));
+  DomainState row = published("example.net", "20261101000000",
+                              make_policy(PolicyMode::Enforce, 604800, {"mail.example.net"}));
   row.stage = 1;
   state.domains["example.net"] = row;
   DeployRequest request;
@@ -189,43 +211,46 @@ TEST_CASE("a stage is never entered twice or left backwards") {
 TEST_CASE("a blocked MX change is in every plan format, and holds the id") {
   Config config = load("  example.net: {mx: [mail.example.net], policy: {mode: enforce, max_age: 604800}}\n");
   StateSnapshot state;
-  state.domains["example.net"] =
-      published("example.net", "20261101000000", make_policy(PolicyMode::Testing, 86400, {"mail.example.net"}));
-  Deployment deployment = build(
-      config, state,
-      {live_zone("example.net",
-                 {txt("_mta-sts.example.net.", "v=STSv1; id=20261101000000"),
-                  RRset{"mta-sts.example.net.", RRType::A, 300, {"192.0.2.40"}}},
-                 {"mx.elsewhere.example"})});
+  state.domains["example.net"] = published("example.net", "20261101000000",
+                                           make_policy(PolicyMode::Testing, 86400, {"mail.example.net"}));
+  Deployment deployment = build(config, state,
+                                {live_zone("example.net",
+                                           {txt("_mta-sts.example.net.", "v=STSv1; id=20261101000000"),
+                                            RRset{"mta-sts.example.net.", RRType::A, 300, {"192.0.2.40"}}},
+                                           {"mx.elsewhere.example"})});
   REQUIRE(deployment.blocked.size() == 1);
   const Blocked& blocked = deployment.blocked[0];
   CHECK(blocked.guard == "mx-coverage");
   CHECK(blocked.change == "id 20261101000000 -> 20261127120000 (mode enforce, max_age 604800, was testing)");
   CHECK(blocked.message ==
-        "MX host(s) mx.elsewhere.example match no mx pattern of the new enforce policy; senders would refuse to "
+        "MX host(s) mx.elsewhere.example match no mx pattern of the new enforce policy; senders would refuse "
+        "to "
         "deliver to them. Add them to domains.example.net.mx, or pass --force");
   CHECK(deployment.decisions.at("example.net").held);
   CHECK(deployment.bumps().empty());
   CHECK(deployment.change_count() == 0);
 
   std::string text = format_plan_text(deployment);
-  CHECK(text.find("blocked (mx-coverage): example.net: id 20261101000000 -> 20261127120000 (mode enforce, max_age "
-                  "604800, was testing): MX host(s) mx.elsewhere.example") != std::string::npos);
+  CHECK(text.find(
+            "blocked (mx-coverage): example.net: id 20261101000000 -> 20261127120000 (mode enforce, max_age "
+            "604800, was testing): MX host(s) mx.elsewhere.example") != std::string::npos);
   CHECK(text.find("No changes") == std::string::npos);
   auto json = nlohmann::json::parse(format_plan_json(deployment));
   REQUIRE(json["blocked"].size() == 1);
   CHECK(json["blocked"][0]["guard"] == "mx-coverage");
   CHECK(json["blocked"][0]["change"] == blocked.change);
   std::string markdown = format_plan_markdown(deployment);
-  CHECK(markdown.find("| example.net | mx-coverage | id 20261101000000 -> 20261127120000") != std::string::npos);
+  CHECK(markdown.find("| example.net | mx-coverage | id 20261101000000 -> 20261127120000") !=
+        std::string::npos);
 
   SECTION("--force pushes it with a warning") {
     DeployRequest force;
     force.force = true;
-    Deployment forced = build(config, state,
-                              {live_zone("example.net", {txt("_mta-sts.example.net.", "v=STSv1; id=20261101000000")},
-                                         {"mx.elsewhere.example"})},
-                              {}, k_now, force);
+    Deployment forced =
+        build(config, state,
+              {live_zone("example.net", {txt("_mta-sts.example.net.", "v=STSv1; id=20261101000000")},
+                         {"mx.elsewhere.example"})},
+              {}, k_now, force);
     CHECK(forced.blocked.empty());
     CHECK(forced.bumps().size() == 1);
   }
@@ -240,9 +265,12 @@ TEST_CASE("the Markdown plan keeps TTLs and lists policy files") {
   attach_live(deployment, state, {live_zone("example.net", {})});
   settle_deployment(deployment, state, request, {}, {{"example.net", ""}});
   std::string markdown = format_plan_markdown(deployment);
-  CHECK(markdown.find("| example.net | create | `_mta-sts.example.net.` | TXT |  | 300 `v=STSv1; id=20261127120000` |") !=
+  CHECK(
+      markdown.find(
+          "| example.net | create | `_mta-sts.example.net.` | TXT |  | 300 `v=STSv1; id=20261127120000` |") !=
+      std::string::npos);
+  CHECK(markdown.find("- `+ mta-sts.example.net/.well-known/mta-sts.txt (policy of example.net)`") !=
         std::string::npos);
-  CHECK(markdown.find("- `+ mta-sts.example.net/.well-known/mta-sts.txt (policy of example.net)`") != std::string::npos);
   auto json = nlohmann::json::parse(format_plan_json(deployment));
   CHECK(json["policy_files"][0]["action"] == "create");
   CHECK(format_plan_text(deployment).find("policy files:\n  + mta-sts.example.net/.well-known/mta-sts.txt") !=

@@ -278,6 +278,12 @@ TEST_CASE("apply against PowerDNS: many zones read by search; MX guard and propa
   CHECK(blocked.exit_code == 3);
   CHECK((blocked.out + blocked.err).find("mx-coverage") != std::string::npos);
   CHECK(sts_id(pdns.query("_mta-sts." + enforced, "TXT")) == "20260301100000");
+  // plan shows what the guard blocks, and says so in its exit code.
+  auto blocked_plan = run("2026-03-02T10:00:00Z", {"plan", "--detailed-exitcode"});
+  INFO(blocked_plan.out << blocked_plan.err);
+  CHECK(blocked_plan.exit_code == 3);
+  CHECK(blocked_plan.out.find("blocked (mx-coverage): " + enforced + ": id 20260301100000 -> 20260302100000") !=
+        std::string::npos);
 
   // Covered again: only the enforce zone bumps; it alone is read whole.
   write_file(dir.file("stsctl.yaml"), config_for("mail." + enforced + ", mx.elsewhere.example"));

@@ -270,12 +270,23 @@ TEST_CASE("retirement: mode none with a new id, records deleted after the longes
   CHECK(early.out.find("deleted on the first apply or promote after 2026-02-08T00:00:00Z") != std::string::npos);
   CHECK_FALSE(s.pdns.query("_mta-sts." + s.zones[0], "TXT").empty());
 
-  auto done = s.run("2026-02-09T00:00:00Z", {"apply", "--yes"});
+  // The systemd timer runs promote only: it finishes the retirement.
+  auto done = s.run("2026-02-09T00:00:00Z", {"promote", "--yes"});
   INFO(done.out << done.err);
   CHECK(done.exit_code == 0);
   CHECK(s.pdns.query("_mta-sts." + s.zones[0], "TXT").empty());
   CHECK(s.pdns.query("mta-sts." + s.zones[0], "A").empty());
   CHECK(s.pdns.query(s.zones[0], "MX") == std::vector<std::string>{"10 mail." + s.zones[0] + "."});
+
+  // A later run with an earlier clock warns and does not publish it again.
+  auto back = s.run("2026-02-06T00:00:00Z", {"apply", "--yes"});
+  INFO(back.out << back.err);
+  CHECK(back.exit_code == 0);
+  CHECK(back.out.find("warning: the clock (2026-02-06T00:00:00Z) is earlier than the latest time in the state "
+                      "(2026-02-09T00:00:00Z)") != std::string::npos);
+  CHECK(s.pdns.query("_mta-sts." + s.zones[0], "TXT").empty());
+  auto plan = s.run("2026-02-06T00:00:00Z", {"plan", "--detailed-exitcode"});
+  CHECK(plan.exit_code == 0);
 }
 
 TEST_CASE("a domain removed from the config is retired, not deleted at once") {
