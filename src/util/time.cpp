@@ -26,7 +26,15 @@ std::optional<int64_t> parse_rfc3339(const std::string& text) {
       tm.tm_sec > 60) {
     return std::nullopt;
   }
-  int64_t seconds = timegm(&tm);
+  const int leap_second = tm.tm_sec == 60 ? 1 : 0;  // 23:59:60 counts as the next second
+  tm.tm_sec -= leap_second;
+  const std::tm asked = tm;
+  int64_t seconds = timegm(&tm) + leap_second;
+  // timegm normalises 2026-02-31 to 2026-03-03: a date that does not come
+  // back as written does not exist.
+  if (tm.tm_year != asked.tm_year || tm.tm_mon != asked.tm_mon || tm.tm_mday != asked.tm_mday) {
+    return std::nullopt;
+  }
   if (m[7].matched) {
     std::string zone = m[7];
     if (zone != "Z" && zone != "z") {
