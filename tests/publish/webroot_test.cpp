@@ -1,10 +1,13 @@
 #include "publish/webroot.h"
 
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <functional>
 
 #include "support/support.h"
 
@@ -23,6 +26,42 @@ mode_t mode_of(const std::string& path) {
 const std::string k_policy = "version: STSv1\r\nmode: testing\r\nmx: mail.example.net\r\nmax_age: 86400\r\n";
 
 }  // namespace
+
+/// Runs `action` in a child process that is not root (as root: after
+/// dropping to uid/gid 65534, "nobody"); returns the message of the
+/// std::runtime_error it threw, or "" when it threw none.
+std::string failure_as_unprivileged(const std::function<void()>& action) {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(fds[0]);
+    std::string message;
+    if (::geteuid() == 0 && (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)) {
+      message = "could not drop privileges";
+    } else {
+      try {
+        action();
+      } catch (const std::runtime_error& error) {
+        message = error.what();
+      }
+    }
+    (void)!::write(fds[1], message.data(), message.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string message;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buffer, sizeof buffer)) > 0) {
+    message.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return message;
+}
 
 TEST_CASE("policy_path follows the web-root layout", "[webroot]") {
   CHECK(policy_path("/var/www/mta-sts", "example.net") ==
@@ -99,21 +138,15 @@ TEST_CASE("write_policy_file failures name the path and the cause", "[webroot]")
     CHECK(message.find("Not a directory") != std::string::npos);
   }
 
-  if (::geteuid() != 0) {
-    // Unwritable directory (root ignores permissions).
-    std::string locked = dir.file("locked");
-    std::filesystem::create_directories(locked + "/mta-sts.example.net/.well-known");
-    ::chmod((locked + "/mta-sts.example.net/.well-known").c_str(), 0555);
-    try {
-      write_policy_file(locked, "example.net", k_policy);
-      FAIL("expected an exception");
-    } catch (const std::runtime_error& error) {
-      std::string message = error.what();
-      CHECK(message.find(locked + "/mta-sts.example.net/.well-known") != std::string::npos);
-      CHECK(message.find("Permission denied") != std::string::npos);
-    }
-    ::chmod((locked + "/mta-sts.example.net/.well-known").c_str(), 0755);
-  } else {
-    WARN("running as root: skipping the permission-denied case");
-  }
+  // Unwritable directory. Root ignores permissions, so as root (CI) the write
+  // runs in a child that dropped to the unprivileged `nobody`.
+  std::string locked = dir.file("locked");
+  std::filesystem::create_directories(locked + "/mta-sts.example.net/.well-known");
+  ::chmod(dir.path().c_str(), 0755);  // mkdtemp makes it 0700: nobody could not even look in
+  ::chmod((locked + "/mta-sts.example.net/.well-known").c_str(), 0555);
+  std::string message = failure_as_unprivileged([&] { write_policy_file(locked, "example.net", k_policy); });
+  ::chmod((locked + "/mta-sts.example.net/.well-known").c_str(), 0755);
+  INFO(message);
+  CHECK(message.find(locked + "/mta-sts.example.net/.well-known") != std::string::npos);
+  CHECK(message.find("Permission denied") != std::string::npos);
 }
