@@ -204,10 +204,9 @@ size_t ResolverEnv::sts_record_count(const std::string& domain) const {
 PolicyFetch ResolverEnv::fetch_policy(const std::string& domain) const {
   const std::string body_file = m_dir.file("fetched-policy");
   std::remove(body_file.c_str());
-  CommandResult result =
-      run_command({"curl", "-sS", "--max-time", "10", "--proto", "=https", "--cacert", m_ca.ca_file(), "-o",
-                   body_file, "-w", "%{http_code}\n%{content_type}\n",
-                   "https://mta-sts." + domain + "/.well-known/mta-sts.txt"});
+  CommandResult result = run_command(
+      {"curl", "-sS", "--max-time", "10", "--proto", "=https", "--cacert", m_ca.ca_file(), "-o", body_file,
+       "-w", "%{http_code}\n%{content_type}\n", "https://mta-sts." + domain + "/.well-known/mta-sts.txt"});
   PolicyFetch fetch;
   fetch.exit_code = result.exit_code;
   fetch.error = result.err;
