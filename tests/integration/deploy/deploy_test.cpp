@@ -478,3 +478,64 @@ TEST_CASE("e2e (h): promote alone finishes a due retirement; time never runs bac
   INFO("plan: " << output(plan));
   CHECK(plan.exit_code == 0);
 }
+
+TEST_CASE("e2e (i): a hand-made setup is adopted: plan and apply say so and the new id differs") {
+  const std::string d = ResolverEnv::bind_zone("adopt");
+  ResolverEnv env({{d, bind_mx() + "_mta-sts IN TXT \"v=STSv1; id=210803\"\nmta-sts IN A 127.0.0.1\n"}});
+  env.write_policy(d, "version: STSv1\r\nmode: testing\r\nmx: mail." + d + "\r\nmax_age: 604800\r\n");
+  env.serve({"mta-sts." + d});
+  REQUIRE(env.live_id(d) == "210803");
+  env.write_config(env.config("  " + d + ": {mx: [mail." + d + "], provider: bind}\n"));
+
+  static const std::regex k_adopting("adopting live id 210803 (?:→|->) ([A-Za-z0-9]+)");
+  const std::string prefix = d + ": adopting live id 210803 ";
+  auto plan = env.stsctl("2027-08-01T00:00:00Z", {"plan", "--detailed-exitcode"});
+  INFO("plan: " << output(plan));
+  CHECK(plan.exit_code == 2);
+  CHECK(contains(output(plan), prefix));
+
+  auto apply = env.stsctl("2027-08-01T00:00:00Z", {"apply", "--yes"});
+  INFO("apply: " << output(apply));
+  REQUIRE(apply.exit_code == 0);
+  CHECK(contains(output(apply), prefix));
+  std::smatch match;
+  const std::string text = output(apply);
+  REQUIRE(std::regex_search(text, match, k_adopting));
+  const std::string adopted = match[1];
+  CHECK(adopted != "210803");
+  CHECK(env.live_id(d) == adopted);
+  CHECK(env.sts_record_count(d) == 1);
+  CHECK(accepted_id(env.mta_sts_query(d)) == adopted);
+
+  auto after = env.stsctl("2027-08-01T00:10:00Z", {"plan", "--detailed-exitcode"});
+  INFO("plan after: " << output(after));
+  CHECK(after.exit_code == 0);
+  CHECK(!contains(output(after), "adopting"));
+}
+
+TEST_CASE("e2e (j): a cname policy host is verified at its target's addresses before the first push") {
+  const std::string b = ResolverEnv::bind_zone("cname");
+  ResolverEnv env({{b, bind_mx()}});
+  // The shared web host, hand-made in another zone.
+  const std::string web = env.create_pdns_zone("web", {{"www", "A", {"127.0.0.1"}}});
+  const std::string p = env.create_pdns_zone("cname");
+  env.serve({"mta-sts." + b, "mta-sts." + p});
+  const std::string host = "{cname: www." + web + "}";
+  env.write_config(env.config("  " + b + ": {mx: [mail." + b + "], provider: bind, policy_host: " + host +
+                              "}\n  " + p + ": {mx: [mail." + p + "], policy_host: " + host + "}\n"));
+
+  auto apply = env.stsctl("2027-09-01T00:00:00Z", {"apply", "--yes"});
+  INFO("apply: " << output(apply));
+  REQUIRE(apply.exit_code == 0);
+  for (const auto& domain : {b, p}) {
+    INFO("domain " << domain);
+    CHECK(env.dig("mta-sts." + domain, "A") == Lines{"www." + web + ".", "127.0.0.1"});
+    CHECK(env.live_id(domain) == "20270901000000");
+    PolicyFetch fetch = env.fetch_policy(domain);
+    INFO("curl: " << fetch.error);
+    CHECK(fetch.status == 200);
+    CommandResult query = env.mta_sts_query(domain);
+    INFO("mta-sts-query: " << query.out << query.err);
+    CHECK(accepted_id(query) == "20270901000000");
+  }
+}
