@@ -16,11 +16,23 @@ if [ $# -lt 1 ]; then
   echo "usage: unshare --net --mount $0 TEST_EXECUTABLE [ARGS...]" >&2
   exit 2
 fi
-if [ "$(readlink /proc/self/ns/net)" = "$(readlink /proc/1/ns/net 2>/dev/null || true)" ]; then
-  echo "in_netns.sh: not in a private network namespace; run me as" \
-    "'unshare --net --mount $0 $*' (as root)" >&2
+# Both namespaces must be new, or the mounts below would change the host's.
+# `unshare` execs this script in the process it moved into new namespaces, so
+# the parent (ctest, a shell) is still in the old ones: compare with it. Fail
+# closed when a link cannot be read (some sandboxes hide them), and insist on
+# a network namespace that has nothing but lo.
+refuse() {
+  echo "in_netns.sh: $1; run me as 'unshare --net --mount $0 TEST...' (as root)" >&2
   exit 2
-fi
+}
+for ns in net mnt; do
+  self=$(readlink "/proc/self/ns/$ns" 2>/dev/null || true)
+  parent=$(readlink "/proc/$PPID/ns/$ns" 2>/dev/null || true)
+  [ -n "$self" ] && [ -n "$parent" ] || refuse "cannot read the $ns namespace of this process or its parent"
+  [ "$self" != "$parent" ] || refuse "not in a new $ns namespace (the same as the parent process's)"
+done
+links=$(ip -o link show | awk -F': ' '{ print $2 }' | tr '\n' ' ')
+[ "$links" = "lo " ] || refuse "the network namespace has links other than lo: $links"
 
 ip link set lo up
 # unshare makes mounts private by default; say so explicitly so the bind

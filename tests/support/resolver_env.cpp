@@ -1,5 +1,6 @@
 #include "support/resolver_env.h"
 
+#include <net/if.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -27,15 +28,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
-std::string link_target(const std::string& path) {
-  char buffer[256];
-  ssize_t n = readlink(path.c_str(), buffer, sizeof buffer - 1);
-  if (n < 0) {
-    return "";
-  }
-  return std::string(buffer, static_cast<size_t>(n));
-}
-
 std::string next_zone(const std::string& prefix, const std::string& parent) {
   static std::atomic<int> counter{0};
   return prefix + std::to_string(++counter) + "." + parent;
@@ -55,9 +47,21 @@ void ResolverEnv::require_network_namespace() {
   if (std::getenv("STSCTL_TEST_NETNS") == nullptr) {
     throw std::runtime_error("STSCTL_TEST_NETNS is not set: not started by tests/support/in_netns.sh." + how);
   }
-  std::string self = link_target("/proc/self/ns/net");
-  if (self.empty() || self == link_target("/proc/1/ns/net")) {
-    throw std::runtime_error("this process shares the network namespace of PID 1." + how);
+  // A namespace of its own has nothing but lo (if_nameindex lists the
+  // interfaces of the caller's network namespace).
+  std::string others;
+  if (struct if_nameindex* interfaces = if_nameindex()) {
+    for (auto* i = interfaces; i->if_index != 0; ++i) {
+      if (std::string(i->if_name) != "lo") {
+        others += std::string(others.empty() ? "" : ", ") + i->if_name;
+      }
+    }
+    if_freenameindex(interfaces);
+  } else {
+    throw std::runtime_error("if_nameindex failed: cannot tell which network namespace this is." + how);
+  }
+  if (!others.empty()) {
+    throw std::runtime_error("this network namespace has interfaces other than lo (" + others + ")." + how);
   }
   std::vector<std::string> nameservers;
   for (const auto& line : lines_of(read_file("/etc/resolv.conf"))) {
