@@ -7,6 +7,7 @@
 // (tests/support/in_netns.sh; CMake wires it). Time travels with --now.
 
 #include "support/resolver_env.h"
+#include "support/smtp_server.h"
 #include "support/support.h"
 
 #include <catch2/catch.hpp>
@@ -152,8 +153,21 @@ TEST_CASE("e2e (a): one apply publishes a brand-new domain on each provider; mta
 TEST_CASE("e2e (b): a full rollout testing -> enforce -> a year, as senders fetch it") {
   ResolverEnv env;
   const std::string d = env.create_pdns_zone("roll");
+  // The MX host resolves (through unbound) to an Exim with STARTTLS on
+  // 127.0.0.1:25, so promote's STARTTLS gate looks it up and connects as a
+  // sender would.
+  env.pdns().replace_records(d, {{"mail", "A", {"127.0.0.1"}}});
+  SmtpServerOptions smtp_options;
+  smtp_options.hostname = "mail." + d;
+  smtp_options.port = 25;
+  SmtpServer smtp(env.ca(), smtp_options);
   env.serve({"mta-sts." + d});
-  env.write_config(env.config("  " + d + ": {mx: [mail." + d + "]}\n", k_stages));
+  const std::string rollout = "rollout:\n  gates: {starttls: true, ca_file: \"" + env.ca_file() +
+                              "\", timeout: 10}\n  stages:\n"
+                              "    - {mode: testing, max_age: 86400, hold: 7d}\n"
+                              "    - {mode: enforce, max_age: 604800, hold: 14d}\n"
+                              "    - {mode: enforce, max_age: 31557600}\n";
+  env.write_config(env.config("  " + d + ": {mx: [mail." + d + "]}\n", rollout));
 
   auto day0 = env.stsctl("2027-01-01T00:00:00Z", {"apply", "--yes"});
   INFO("day 0: " << output(day0));
