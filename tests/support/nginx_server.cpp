@@ -53,17 +53,23 @@ std::string host_block(const NginxHost& host, const TestCa::Leaf& leaf, const st
 
 }  // namespace
 
-NginxServer::NginxServer(const std::vector<NginxHost>& hosts)
-    : m_dir("nginx"), m_ca(std::make_unique<TestCa>()) {
+NginxServer::NginxServer(const std::vector<NginxHost>& hosts, const NginxOptions& options)
+    : m_dir("nginx"), m_webroot(options.webroot) {
+  if (options.ca != nullptr) {
+    m_issuer = options.ca;
+  } else {
+    m_ca = std::make_unique<TestCa>();
+    m_issuer = m_ca.get();
+  }
   std::vector<TestCa::Leaf> leaves;
   for (const auto& host : hosts) {
-    leaves.push_back(m_ca->issue(
+    leaves.push_back(m_issuer->issue(
         host.cert_names.empty() ? std::vector<std::string>{host.host} : host.cert_names, host.validity));
     write_file(webroot() + "/" + host.host + "/.well-known/.keep", "");
   }
   // free_port() can race with another suite: retry on a fresh port.
   for (int attempt = 0;; ++attempt) {
-    m_port = free_port();
+    m_port = options.port != 0 ? options.port : free_port();
     std::string body;
     for (size_t i = 0; i < hosts.size(); ++i) {
       body += host_block(hosts[i], leaves[i], webroot() + "/" + hosts[i].host, m_port);

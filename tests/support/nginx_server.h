@@ -38,6 +38,15 @@ struct NginxHost {
   int status = 0;                           // non-zero: the policy URL answers `return <status>;`
 };
 
+/// Where NginxServer listens, which CA signs its leaves and which directory it
+/// serves. The defaults suit a test on the host: a free port, an own CA, a web
+/// root in its TempDir.
+struct NginxOptions {
+  int port = 0;          // 0: a free port; else this one (443 inside a test network namespace)
+  TestCa* ca = nullptr;  // issue the leaves from this CA (owned by the caller); null: an own CA
+  std::string webroot;   // serve <webroot>/<host>/; empty: <dir>/www. Kept across restarts
+};
+
 /// The text of a complete nginx.conf for a test: daemon off, pid, error/access
 /// logs and every *_temp_path under `prefix_dir`, then `http_body` (server
 /// blocks, includes...) inside http {}.
@@ -51,7 +60,7 @@ class NginxServer {
   /// Issues a leaf per host from its own TestCa, writes the config, checks it
   /// with `nginx -t`, starts nginx and waits for the port. Throws
   /// std::runtime_error (with nginx's output) when any step fails.
-  explicit NginxServer(const std::vector<NginxHost>& hosts);
+  explicit NginxServer(const std::vector<NginxHost>& hosts, const NginxOptions& options = {});
 
   /// Runs nginx with a caller-made http {} body that listens on 127.0.0.1:`port`
   /// (e.g. a rendered template). No own CA: ca_file() is empty.
@@ -63,9 +72,9 @@ class NginxServer {
 
   int port() const { return m_port; }
   /// The CA that signed every host's leaf.
-  std::string ca_file() const { return m_ca ? m_ca->ca_file() : std::string(); }
+  std::string ca_file() const { return m_issuer ? m_issuer->ca_file() : std::string(); }
   /// <webroot>/<host>/ is each host's document root.
-  std::string webroot() const { return m_dir.file("www"); }
+  std::string webroot() const { return m_webroot.empty() ? m_dir.file("www") : m_webroot; }
   const std::string& dir() const { return m_dir.path(); }
   std::string error_log() const { return m_dir.file("logs/error.log"); }
   /// "<host>:443" -> "127.0.0.1:<port>" for every host.
@@ -82,7 +91,9 @@ class NginxServer {
   void start(const std::string& http_body);
 
   TempDir m_dir;
-  std::unique_ptr<TestCa> m_ca;
+  std::unique_ptr<TestCa> m_ca;  // own CA, when none was given
+  TestCa* m_issuer = nullptr;    // m_ca or the caller's
+  std::string m_webroot;
   std::unique_ptr<ChildProcess> m_process;
   int m_port = 0;
   std::map<std::string, std::string> m_connect_to;

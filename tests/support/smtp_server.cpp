@@ -50,7 +50,7 @@ SmtpServer::SmtpServer(TestCa& ca, const SmtpServerOptions& options) {
 
   // free_port() can race with another suite: retry on a fresh port.
   for (int attempt = 0;; ++attempt) {
-    m_port = free_port();
+    m_port = options.port != 0 ? options.port : free_port();
     const std::string conf_file = write_config(options, cert, key);
     m_process = std::make_unique<ChildProcess>(std::vector<std::string>{exim, "-C", conf_file, "-bdf"},
                                                m_dir.file("exim.stderr"));

@@ -19,6 +19,7 @@ struct SmtpServerOptions {
   bool starttls = true;                      // advertise STARTTLS
   std::vector<std::string> cert_names;       // SANs of the leaf; empty: {hostname}. Others: a wrong-name cert
   TestCa::Validity validity = TestCa::Validity::Valid;
+  int port = 0;  // 0: a free port; else this one (25 inside a test network namespace)
 };
 
 class SmtpServer {
