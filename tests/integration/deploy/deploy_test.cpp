@@ -439,7 +439,7 @@ TEST_CASE("e2e (g): plan shows an MX change the MX guard blocks, in text, json a
   auto markdown = env.stsctl(now, {"plan", "--format", "markdown", "--detailed-exitcode"});
   INFO("plan markdown: " << output(markdown));
   CHECK(markdown.exit_code == 3);
-  CHECK(contains(markdown.out, "blocked (mx-coverage): " + d + ": "));
+  CHECK(contains(markdown.out, "| " + d + " | mx-coverage | id "));
 
   auto apply = env.stsctl(now, {"apply", "--yes"});
   INFO("apply: " << output(apply));
