@@ -5,6 +5,7 @@
 
 #include "config/config.h"
 #include "plan/plan.h"
+#include "util/secrets.h"
 
 #include <functional>
 #include <memory>
@@ -20,7 +21,9 @@ namespace stsctl {
 class ProviderError : public std::runtime_error {
  public:
   enum class Kind { Auth, ZoneMissing, Rejected, Conflict, Unreachable, Timeout, Other };
-  ProviderError(Kind kind, const std::string& message) : std::runtime_error(message), m_kind(kind) {}
+  /// The message is scrubbed of every registered secret (util/secrets.h): it
+  /// may quote what a server answered.
+  ProviderError(Kind kind, const std::string& message) : std::runtime_error(scrub(message)), m_kind(kind) {}
   Kind kind() const { return m_kind; }
 
  private:

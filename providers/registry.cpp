@@ -1,4 +1,5 @@
 #include "provider.h"
+#include "util/secrets.h"
 
 #include "powerdns/powerdns_provider.h"
 #include "rfc2136/rfc2136_provider.h"
@@ -36,10 +37,15 @@ std::unique_ptr<Provider> make_provider(const ProviderConfig& config) {
 }
 
 void set_provider_log(std::function<void(const std::string& line)> log) {
+  // Log lines may quote what a server sent: scrub them on the way out.
+  std::function<void(const std::string& line)> scrubbed;
+  if (log) {
+    scrubbed = [log = std::move(log)](const std::string& line) { log(scrub(line)); };
+  }
 #ifdef STSCTL_WITH_POWERDNS
-  set_powerdns_log(log);
+  set_powerdns_log(scrubbed);
 #endif
-  (void)log;
+  (void)scrubbed;
 }
 
 std::vector<std::string> provider_types() {

@@ -484,7 +484,7 @@ class PowerdnsProvider : public Provider {
         return ProviderError(ProviderError::Kind::Timeout,
                              start + " (no answer within " + format_seconds(m_config.timeout_seconds) +
                                  " s: " + response.curl_error +
-                                 "): check that PowerDNS is healthy, or raise timeout_seconds");
+                                 "): check that PowerDNS is healthy, or raise providers." + m_config.name + ".timeout");
       }
       if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CONNECT_ERROR ||
           code == CURLE_SSL_CACERT_BADFILE) {

@@ -419,6 +419,7 @@ Rfc2136Provider::Rfc2136Provider(const ProviderConfig& config) : m_config(config
   }
   trim_in_place(value);
   bool valid = is_base64(value);
+  register_secret(value);
   m_secret = Secret(std::move(value));
   if (!valid) {
     throw ProviderError(
@@ -565,7 +566,7 @@ PktPtr Rfc2136Provider::exchange(ldns_resolver* resolver, ldns_pkt* query, const
     if (elapsed >= limit * 0.9) {
       throw error(Kind::Timeout, zone,
                   "no answer within " + std::to_string(static_cast<int>(limit + 0.5)) +
-                      " s (timeout_seconds)" + maybe);
+                      " s (providers." + m_config.name + ".timeout)" + maybe);
     }
     throw error(Kind::Unreachable, zone,
                 std::string("cannot reach the server (connection refused or network error: ") +

@@ -25,6 +25,8 @@ struct GlobalOptions {
   bool json = false;
   std::string now_text;  // --now
   int verbosity = 0;
+  std::string deadline_text;      // --deadline, like "5m"
+  double deadline_seconds = 300;  // from --deadline once check_options() ran
 };
 
 class Context {
@@ -34,6 +36,10 @@ class Context {
   const GlobalOptions& options() const { return m_options; }
   bool json() const { return m_options.json; }
   bool verbose() const { return m_options.verbosity > 0; }
+
+  /// Checks the global options every command shares (--now, --deadline);
+  /// throws CliError naming the option. Run before any command.
+  void check_options();
 
   /// Loads and validates the config; on errors prints every diagnostic (or
   /// the JSON form) to stderr/stdout and throws ConfigInvalid.
@@ -48,6 +54,7 @@ class Context {
  private:
   GlobalOptions m_options;
   std::optional<Config> m_config;
+  std::optional<int64_t> m_now;
 };
 
 /// Thrown after config diagnostics were printed: exit 1, nothing more to say.

@@ -72,6 +72,9 @@ int run_validate(Context& context) {
 
 int run_render_zone(Context& context, const std::string& output_dir) {
   const Config& config = context.config();
+  // render zone records ids: like apply, it holds the state lock from reading
+  // the stages to the commit, so a concurrent apply cannot decide another id.
+  StateLock lock(config.state_path);
   StateStore state(config.state_path);
   std::vector<DomainPolicy> policies = current_policies(config, state);
   std::map<std::string, IdFormat> formats;
@@ -89,13 +92,16 @@ int run_render_zone(Context& context, const std::string& output_dir) {
 
   // Zones are independent: built, checked and rendered on every core while
   // the state records the new ids. Results come back in zone order, so the
-  // output is deterministic. Nothing becomes visible unless both succeed:
-  // into a new (staged) directory the files are written right away, as no
-  // reader sees it before publish_tree; otherwise after the commit.
+  // output is deterministic. With -o the files are written before the ids
+  // are committed, so nothing is recorded unless every file was written (a
+  // failed write rolls the ids back). Into a new (staged) directory no
+  // reader sees anything before publish_tree. Into an existing one, should
+  // the commit itself fail after the files were written, they carry ids the
+  // state does not have; the next render replaces them.
   std::vector<ZoneDomains> zones = zones_of(config);
   std::vector<std::string> fragments;
   std::vector<char> written;
-  const bool write_while_recording = tree && tree->staged();
+  const bool write_while_recording = tree.has_value();
   auto write_zone = [&](size_t i, const std::string& fragment) -> char {
     try {
       return tree->write(zones[i].zone + ".zone", fragment, Durability::Deferred, Directories::MustExist);
@@ -148,13 +154,6 @@ int run_render_zone(Context& context, const std::string& output_dir) {
     return k_exit_ok;
   }
 
-  if (!write_while_recording) {
-    written = parallel_map<char>(zones.size(), [&](size_t i) {
-      char changed = write_zone(i, fragments[i]);
-      std::string().swap(fragments[i]);  // written: give the memory back
-      return changed;
-    });
-  }
   size_t files_written = 0;
   for (size_t i = 0; i < zones.size(); ++i) {
     const std::string path = output_dir + "/" + zones[i].zone + ".zone";
