@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -46,6 +47,9 @@ constexpr size_t k_max_list_items = 1000;
 // Beyond this many diagnostics only the count is kept: an error repeated
 // 100,000 times says nothing the first hundred did not.
 constexpr size_t k_max_diagnostics = 100;
+// Diagnostics kept for sorting into file order before the first
+// k_max_diagnostics are chosen; beyond this they are only counted.
+constexpr size_t k_kept_diagnostics = 10000;
 
 using Keys = std::vector<std::string>;
 const Keys k_root_keys = {"version", "defaults", "domains", "rollout", "providers", "publish", "state"};
@@ -71,6 +75,7 @@ const Keys k_id_formats = {"timestamp", "serial", "hash"};
 const Keys k_caa_tags = {"issue", "issuewild", "iodef"};
 
 const std::string k_no_name;
+const yaml::Mark k_top{0, 0, 0};  // line 1, column 1: for what is missing from the whole file
 const char* const k_number_hint = " (write a number without quotes or tag)";
 const char* const k_powerdns_secret_message =
     "secrets must not be written in the config: use api_key_file or api_key_env";
@@ -287,6 +292,10 @@ class Loader {
   LoadResult run(const yaml::Node& root, const std::string& state_override);
 
   void error(const yaml::Mark& mark, const std::string& path, const std::string& message) {
+    if (m_error_count.fetch_add(1) >= k_kept_diagnostics) {
+      m_dropped.fetch_add(1);  // counted in "... and N more", not kept
+      return;
+    }
     Diagnostic diagnostic;
     diagnostic.file = m_file;
     if (!mark.is_null()) {
@@ -308,7 +317,7 @@ class Loader {
     size_t left_out = m_diagnostics.size() > k_max_diagnostics ? m_diagnostics.size() - k_max_diagnostics : 0;
     m_diagnostics.resize(m_diagnostics.size() - left_out);
     if (more != nullptr) {
-      *more = left_out;
+      *more = left_out + m_dropped.load();
     }
     return std::move(m_diagnostics);
   }
@@ -370,6 +379,8 @@ class Loader {
   std::string m_file;
   std::string m_base_dir;
   std::vector<Diagnostic> m_diagnostics;
+  std::atomic<size_t> m_error_count{0};
+  std::atomic<size_t> m_dropped{0};  // errors beyond k_kept_diagnostics: counted only
   std::set<std::string> m_declared_providers;
 };
 
@@ -427,7 +438,9 @@ std::optional<MapView> Loader::read_map(const yaml::Node& node, const yaml::Mark
       continue;
     }
     if (!allowed.empty() && !contains(allowed, entry.name)) {
-      std::string suggestion = spellcheck(entry.name, allowed);
+      // Past the diagnostics anyone will read, skip the costly suggestion.
+      std::string suggestion =
+          m_error_count.load() < k_kept_diagnostics ? spellcheck(entry.name, allowed) : "";
       error(key.Mark(), entry.path,
             "unknown key '" + entry.name + "'" +
                 (suggestion.empty() ? " (allowed: " + list_text(allowed) + ")"
@@ -649,9 +662,7 @@ PolicyMode mode_from(const std::string& text) {
 void Loader::read_version(const MapView& root) {
   const Entry* entry = root.find("version");
   if (entry == nullptr) {
-    error(yaml::Mark(), "version", "version is required (write version: 1 at the top)");
-    m_diagnostics.back().line = 1;
-    m_diagnostics.back().column = 1;
+    error(k_top, "version", "version is required (write version: 1 at the top)");
     return;
   }
   if (entry->value.IsScalar() && entry->value.Scalar() == "1" && !is_plain_number(entry->value)) {
@@ -926,10 +937,7 @@ void Loader::check_provider(const Entry& entry, const std::string& name, const C
 
 void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* config) {
   if (entry == nullptr) {
-    error(yaml::Mark(), "domains",
-          "domains is required (a map of mail domains, like example.net: {mx: [...]})");
-    m_diagnostics.back().line = 1;
-    m_diagnostics.back().column = 1;
+    error(k_top, "domains", "domains is required (a map of mail domains, like example.net: {mx: [...]})");
     return;
   }
   auto domains = read_map(entry->value, entry->key.Mark(), entry->path, {},
@@ -1668,9 +1676,7 @@ LoadResult Loader::run(const yaml::Node& root, const std::string& state_override
   config.state_path = resolve("stsctl.db");
 
   if (root.IsNull()) {
-    error(yaml::Mark(), "", "the config is empty: it needs at least version: 1 and domains");
-    m_diagnostics.back().line = 1;
-    m_diagnostics.back().column = 1;
+    error(k_top, "", "the config is empty: it needs at least version: 1 and domains");
     result.diagnostics = take_diagnostics(&result.more_diagnostics);
     return result;
   }

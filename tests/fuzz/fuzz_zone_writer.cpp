@@ -2,8 +2,6 @@
 // the config would accept) are rendered into a fragment, which ldns must read
 // back line by line to exactly the same values.
 
-#include <ldns/ldns.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -15,6 +13,9 @@
 #include "config/values.h"
 #include "records/rrset.h"
 #include "zone/zone_writer.h"
+
+// After the C++ headers: clang reads a name in ldns's headers as a builtin otherwise.
+#include <ldns/ldns.h>
 
 namespace {
 
