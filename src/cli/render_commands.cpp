@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 #include "cli/deploy.h"
 #include "config/load.h"
+#include "config/values.h"
 #include "publish/atomic_file.h"
 #include "publish/webroot.h"
 #include "records/desired.h"
@@ -9,10 +10,13 @@
 #include "state/state.h"
 #include "util/parallel.h"
 #include "web/web_config.h"
+#include "util/escape.h"
 #include "zone/zone_writer.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <optional>
@@ -48,10 +52,57 @@ std::vector<DomainPolicy> current_policies(const Config& config, const StateStor
   });
 }
 
+/// validate decodes each TSIG secret file it can read (a missing one may be
+/// provisioned later, so only apply reports that): a secret that is not
+/// base64 would otherwise fail only at the first push. Never quotes it.
+std::vector<Diagnostic> check_tsig_secret_files(const Config& config) {
+  std::vector<Diagnostic> problems;
+  for (const auto& [name, provider] : config.providers) {
+    const std::string& path = provider.tsig.secret_file;
+    if (provider.type != "rfc2136" || path.empty()) {
+      continue;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      continue;
+    }
+    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t begin = secret.find_first_not_of(" \t\r\n");
+    size_t end = secret.find_last_not_of(" \t\r\n");
+    bool valid = begin != std::string::npos && is_base64(secret.substr(begin, end - begin + 1));
+    std::fill(secret.begin(), secret.end(), '\0');
+    if (!valid) {
+      Diagnostic diagnostic;
+      diagnostic.file = config.file;
+      diagnostic.line = provider.tsig.secret_file_line;
+      diagnostic.column = provider.tsig.secret_file_column;
+      diagnostic.key_path = "providers." + name + ".tsig.secret_file";
+      diagnostic.message = "the TSIG secret in '" + path +
+                           "' is not base64 (it should hold the secret line of tsig-keygen's output)";
+      problems.push_back(diagnostic);
+    }
+  }
+  return problems;
+}
+
 }  // namespace
 
 int run_validate(Context& context) {
   const Config& config = context.config();
+  std::vector<Diagnostic> secret_problems = check_tsig_secret_files(config);
+  if (!secret_problems.empty()) {
+    if (context.json()) {
+      std::cout << "{\"valid\":false,\"errors\":" << diagnostics_to_json(secret_problems)
+                << ",\"more_errors\":0}\n";
+    } else {
+      for (const auto& diagnostic : secret_problems) {
+        std::cerr << format_diagnostic(diagnostic) << "\n";
+      }
+      std::cerr << secret_problems.size() << (secret_problems.size() == 1 ? " error" : " errors") << " in "
+                << escape_control(context.options().config_path) << "; nothing was changed\n";
+    }
+    return k_exit_error;
+  }
   size_t aliases = 0;
   for (const auto& domain : config.domains) {
     aliases += domain.is_alias() ? 1 : 0;

@@ -1433,6 +1433,8 @@ void Loader::read_tsig(const Entry& entry, bool allow_md5, TsigConfig* out) {
       }
     } else if (setting.name == "secret_file") {
       out->secret_file = read_path(setting).value_or("");
+      out->secret_file_line = value_mark(setting).line + 1;
+      out->secret_file_column = value_mark(setting).column + 1;
     } else if (setting.name == "secret_env") {
       out->secret_env = read_env_name(setting).value_or("");
     }
