@@ -27,14 +27,23 @@ const std::map<std::string, Factory>& factories() {
 
 }  // namespace
 
+static CallLimits& default_limits() {
+  static CallLimits limits;
+  return limits;
+}
+
 std::unique_ptr<Provider> make_provider(const ProviderConfig& config) {
   auto it = factories().find(config.type);
   if (it == factories().end()) {
     throw ProviderError(ProviderError::Kind::Other, "provider '" + config.name + "': type '" + config.type +
                                                         "' is not built into this stsctl");
   }
-  return it->second(config);
+  std::unique_ptr<Provider> provider = it->second(config);
+  provider->set_limits(default_limits());
+  return provider;
 }
+
+void set_default_call_limits(const CallLimits& limits) { default_limits() = limits; }
 
 void set_provider_log(std::function<void(const std::string& line)> log) {
   // Log lines may quote what a server sent: scrub them on the way out.

@@ -130,6 +130,12 @@ int run_cli(int argc, char** argv) {
   });
   try {
     context.check_options();
+    CallLimits limits;
+    limits.deadline = std::chrono::steady_clock::now() +
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                          std::chrono::duration<double>(context.options().deadline_seconds));
+    limits.deadline_text = global.deadline_text.empty() ? "5m" : global.deadline_text;
+    set_default_call_limits(limits);
     if (validate->parsed()) {
       return run_validate(context);
     }

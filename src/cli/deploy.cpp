@@ -513,7 +513,7 @@ std::string format_plan_text(const Deployment& deployment, int64_t) {
   for (const auto& blocked : deployment.blocked) {
     out << "blocked (" << blocked.guard << "): " << blocked.domain << ": " << blocked.message << "\n";
   }
-  for (const auto& error : deployment.errors) {
+  for (const auto& error : group_zone_errors(deployment.errors)) {
     out << "error: " << error << "\n";
   }
   if (deployment.change_count() == 0 && deployment.errors.empty()) {
@@ -607,7 +607,7 @@ std::string format_plan_markdown(const Deployment& deployment, int64_t) {
     for (const auto& blocked : deployment.blocked) {
       out << "- blocked (" << blocked.guard << "): " << blocked.domain << ": " << blocked.message << "\n";
     }
-    for (const auto& error : deployment.errors) {
+    for (const auto& error : group_zone_errors(deployment.errors)) {
       out << "- error: " << error << "\n";
     }
   }
@@ -857,7 +857,7 @@ int run_apply(Context& context, const ApplyOptions& options) {
   if (options.blocked_out != nullptr) {
     *options.blocked_out = deployment.blocked;
   }
-  for (const auto& error : errors) {
+  for (const auto& error : group_zone_errors(errors)) {
     std::cerr << "error: " << error << "\n";
   }
   for (const auto& blocked : deployment.blocked) {

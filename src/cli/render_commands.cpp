@@ -8,9 +8,9 @@
 #include "records/invariants.h"
 #include "rollout/rollout.h"
 #include "state/state.h"
+#include "util/escape.h"
 #include "util/parallel.h"
 #include "web/web_config.h"
-#include "util/escape.h"
 #include "zone/zone_writer.h"
 
 #include <nlohmann/json.hpp>

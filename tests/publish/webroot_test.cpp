@@ -128,9 +128,9 @@ TEST_CASE("symlinks below the web root are refused, nothing is written outside",
   SECTION("the host directory is a symlink") {
     std::filesystem::create_directory_symlink(outside, root + "/mta-sts.example.com");
     CHECK_THROWS_WITH(write_policy_file(root, "example.com", k_policy, Durability::Deferred),
-                      "refusing to write '" + root + "/mta-sts.example.com/.well-known/mta-sts.txt': '" + root +
-                          "/mta-sts.example.com' is a symbolic link (stsctl writes only inside '" + root +
-                          "'; replace the link by a directory or file)");
+                      "refusing to write '" + root + "/mta-sts.example.com/.well-known/mta-sts.txt': '" +
+                          root + "/mta-sts.example.com' is a symbolic link (stsctl writes only inside '" +
+                          root + "'; replace the link by a directory or file)");
   }
   SECTION(".well-known is a symlink") {
     std::filesystem::create_directories(root + "/mta-sts.example.com");
@@ -141,7 +141,8 @@ TEST_CASE("symlinks below the web root are refused, nothing is written outside",
   SECTION("the policy file is a symlink") {
     std::filesystem::create_directories(root + "/mta-sts.example.com/.well-known");
     test::write_file(outside + "/target.txt", "old");
-    std::filesystem::create_symlink(outside + "/target.txt", root + "/mta-sts.example.com/.well-known/mta-sts.txt");
+    std::filesystem::create_symlink(outside + "/target.txt",
+                                    root + "/mta-sts.example.com/.well-known/mta-sts.txt");
     CHECK_THROWS_WITH(write_policy_file(root, "example.com", k_policy, Durability::Deferred),
                       Catch::Contains(".well-known/mta-sts.txt' is a symbolic link"));
     CHECK(test::read_file(outside + "/target.txt") == "old");
