@@ -281,3 +281,25 @@ TEST_CASE("no command prints a secret, even when servers echo the request", "[ho
   }
   CHECK(runs >= 140);
 }
+
+TEST_CASE("a refused provider gives one grouped error line, not one per zone", "[hostile][cli]") {
+  TempDir dir("grouped");
+  std::string config =
+      "version: 1\ndefaults:\n  policy_host: {ipv4: [192.0.2.40]}\n  provider: p\nproviders:\n"
+      "  p: {type: powerdns, url: \"http://127.0.0.1:1\", api_key_env: STSCTL_GROUP_KEY}\ndomains:\n";
+  for (int i = 0; i < 40; ++i) {
+    config += "  d" + std::to_string(i) + ".example: {mx: [mail.example.net]}\n";
+  }
+  write_file(dir.file("stsctl.yaml"), config);
+  auto result = run_stsctl({"-c", dir.file("stsctl.yaml"), "--state", dir.file("s.db"), "plan"}, "",
+                           {{"STSCTL_GROUP_KEY", "group-test-key"}});
+  std::string all = result.out + result.err;
+  INFO(all);
+  CHECK(result.exit_code == 1);
+  size_t lines = 0;
+  for (size_t at = all.find("error: "); at != std::string::npos; at = all.find("error: ", at + 1)) {
+    ++lines;
+  }
+  CHECK(lines == 1);
+  CHECK_THAT(all, Catch::Contains("(the same for 39 more zones: "));
+}
