@@ -5,6 +5,7 @@
 
 #include "config/config.h"
 #include "plan/plan.h"
+#include "util/escape.h"
 #include "util/secrets.h"
 
 #include <chrono>
@@ -25,9 +26,11 @@ class ProviderError : public std::runtime_error {
   /// NotAttempted: the zone was never sent, because the call's deadline had
   /// passed or earlier zones failed the same way (see CallLimits).
   enum class Kind { Auth, ZoneMissing, Rejected, Conflict, Unreachable, Timeout, Other, NotAttempted };
-  /// The message is scrubbed of every registered secret (util/secrets.h): it
-  /// may quote what a server answered.
-  ProviderError(Kind kind, const std::string& message) : std::runtime_error(scrub(message)), m_kind(kind) {}
+  /// The message is scrubbed of every registered secret (util/secrets.h) and
+  /// its control characters escaped (util/escape.h): it may quote what a
+  /// server answered.
+  ProviderError(Kind kind, const std::string& message)
+      : std::runtime_error(escape_control(scrub(message))), m_kind(kind) {}
   Kind kind() const { return m_kind; }
 
  private:

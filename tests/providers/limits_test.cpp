@@ -150,3 +150,8 @@ TEST_CASE("identical failures are grouped, naming the other zones", "[providers]
   CHECK(grouped[1] == "zone other.example has no provider");
   CHECK(group_zone_errors({"a", "a"}) == std::vector<std::string>{"a", "a"});
 }
+
+TEST_CASE("provider errors escape control characters a server sent", "[providers][limits]") {
+  ProviderError error(ProviderError::Kind::Other, "failed (HTTP 500: \x1b[2Jcleared\r\nnext)");
+  CHECK(std::string(error.what()) == "failed (HTTP 500: \\x1b[2Jcleared\\r\\nnext)");
+}
