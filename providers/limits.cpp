@@ -20,14 +20,28 @@ const char* kind_name(ProviderError::Kind kind) {
   }
 }
 
+// Digits vary between failures that are the same ("timed out after 500 ms"
+// and "after 503 ms"): a run of digits counts as one '#'.
+std::string mask_digits(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    bool digit = c >= '0' && c <= '9';
+    if (!digit) {
+      out += c;
+    } else if (out.empty() || out.back() != '#') {
+      out += '#';
+    }
+  }
+  return out;
+}
+
 std::string mask_zone(std::string message, const std::string& zone) {
-  if (zone.empty()) {
-    return message;
+  if (!zone.empty()) {
+    for (size_t at = message.find(zone); at != std::string::npos; at = message.find(zone, at + 1)) {
+      message.replace(at, zone.size(), "\x01");
+    }
   }
-  for (size_t at = message.find(zone); at != std::string::npos; at = message.find(zone, at + 1)) {
-    message.replace(at, zone.size(), "\x01");
-  }
-  return message;
+  return mask_digits(message);
 }
 
 }  // namespace
@@ -91,7 +105,7 @@ std::vector<std::string> group_zone_errors(const std::vector<std::string>& error
     std::string zone;
     if (std::regex_search(error, match, k_zone)) {
       zone = match[1].str();
-      key = match.prefix().str() + "zone \x01" + match.suffix().str();
+      key = mask_digits(match.prefix().str()) + "zone \x01" + mask_digits(match.suffix().str());
     }
     auto found = by_key.find(key);
     if (found == by_key.end() || zone.empty()) {
