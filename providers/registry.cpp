@@ -1,4 +1,5 @@
 #include "provider.h"
+#include "util/secrets.h"
 
 #include "powerdns/powerdns_provider.h"
 #include "rfc2136/rfc2136_provider.h"
@@ -34,7 +35,12 @@ std::unique_ptr<Provider> make_provider(const ProviderConfig& config, const Prov
     throw ProviderError(ProviderError::Kind::Other, "provider '" + config.name + "': type '" + config.type +
                                                         "' is not built into this stsctl");
   }
-  return it->second(config, log);
+  // Log lines may quote what a server sent: scrubbed on the way out.
+  ProviderLog scrubbed;
+  if (log) {
+    scrubbed = [log](const std::string& line) { log(scrub(line)); };
+  }
+  return it->second(config, scrubbed);
 }
 
 std::vector<std::string> provider_types() {

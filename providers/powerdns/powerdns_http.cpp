@@ -92,6 +92,7 @@ Secret load_api_key(const ProviderConfig& config) {
     value.back() = '\0';
     value.pop_back();
   }
+  register_secret(value);
   Secret key(std::move(value));
   wipe(value);
   if (key.empty()) {

@@ -297,9 +297,20 @@ class PowerdnsProvider : public Provider {
         whole.insert(whole.end(), searchable.begin(), searchable.end());
       }
     }
+    ZoneBreaker breaker(m_limits, m_config.name);
     run_parallel(
         whole.size(), k_max_in_flight,
-        [&](size_t i, HttpClient& client) { results[whole[i]] = read_one(client, queries[whole[i]]); },
+        [&](size_t i, HttpClient& client) {
+          const ZoneQuery& query = queries[whole[i]];
+          if (auto skip = breaker.before(query.zone)) {
+            results[whole[i]].zone = query.zone;
+            results[whole[i]].snapshot.zone = query.zone;
+            results[whole[i]].error = *skip;
+            return;
+          }
+          results[whole[i]] = read_one(client, query, &breaker);
+          breaker.after(query.zone, results[whole[i]].error);
+        },
         [&](size_t i, const std::string& what) {
           const ZoneQuery& query = queries[whole[i]];
           results[whole[i]].zone = query.zone;
@@ -318,9 +329,22 @@ class PowerdnsProvider : public Provider {
     // writes; else a bounded number in flight.
     size_t in_flight = writes > 1 && backend_serialises_writes() ? 1 : k_max_in_flight;
     WriteGate gate(in_flight);
+    ZoneBreaker breaker(m_limits, m_config.name);
     run_parallel(
         plans.size(), in_flight,
-        [&](size_t i, HttpClient& client) { results[i] = apply_one(client, plans[i], gate); },
+        [&](size_t i, HttpClient& client) {
+          if (plans[i].empty()) {
+            results[i] = apply_one(client, plans[i], gate, &breaker);
+            return;
+          }
+          if (auto skip = breaker.before(plans[i].zone)) {
+            results[i].zone = plans[i].zone;
+            results[i].error = *skip;
+            return;
+          }
+          results[i] = apply_one(client, plans[i], gate, &breaker);
+          breaker.after(plans[i].zone, results[i].error);
+        },
         [&](size_t i, const std::string& what) {
           results[i].zone = plans[i].zone;
           results[i].error =
@@ -418,11 +442,16 @@ class PowerdnsProvider : public Provider {
 
   // Sends with retries on 500-504. With a gate, each attempt holds a gate slot
   // (never while backing off) and a 5xx serialises later attempts.
+  // No retry starts once the call's deadline passed.
   HttpResponse send(HttpClient& client, const std::string& method, const std::string& url,
-                    const std::string& body = "", WriteGate* gate = nullptr) {
+                    const std::string& body = "", WriteGate* gate = nullptr,
+                    const ZoneBreaker* breaker = nullptr) {
     thread_local std::mt19937 rng(std::random_device{}());
     HttpResponse response;
     for (int attempt = 0; attempt < k_max_attempts; ++attempt) {
+      if (attempt > 0 && breaker != nullptr && breaker->past_deadline()) {
+        break;
+      }
       if (attempt > 0) {
         std::uniform_int_distribution<int> jitter(0, 20 << attempt);
         std::this_thread::sleep_for(std::chrono::milliseconds((10 << attempt) + jitter(rng)));
@@ -476,7 +505,8 @@ class PowerdnsProvider : public Provider {
         return ProviderError(ProviderError::Kind::Timeout,
                              start + " (no answer within " + format_seconds(m_config.timeout_seconds) +
                                  " s: " + response.curl_error +
-                                 "): check that PowerDNS is healthy, or raise timeout_seconds");
+                                 "): check that PowerDNS is healthy, or raise providers." + m_config.name +
+                                 ".timeout");
       }
       if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CONNECT_ERROR ||
           code == CURLE_SSL_CACERT_BADFILE) {
@@ -515,11 +545,11 @@ class PowerdnsProvider : public Provider {
   }
 
   // One GET of the whole zone (PowerDNS 4.7 has no RRset filter).
-  ZoneReadResult read_one(HttpClient& client, const ZoneQuery& query) {
+  ZoneReadResult read_one(HttpClient& client, const ZoneQuery& query, const ZoneBreaker* breaker = nullptr) {
     ZoneReadResult result;
     result.zone = strip_dot(query.zone);
     result.snapshot.zone = result.zone;
-    HttpResponse response = send(client, "GET", zone_url(result.zone));
+    HttpResponse response = send(client, "GET", zone_url(result.zone), "", nullptr, breaker);
     if (!response.transport_ok || response.status != 200) {
       result.error = failure("read", result.zone, response);
       return result;
@@ -723,7 +753,8 @@ class PowerdnsProvider : public Provider {
     return {{"name", owner}, {"type", type}, {"ttl", ttl}, {"changetype", "REPLACE"}, {"records", records}};
   }
 
-  ZoneApplyResult apply_one(HttpClient& client, const ZonePlan& plan, WriteGate& gate) {
+  ZoneApplyResult apply_one(HttpClient& client, const ZonePlan& plan, WriteGate& gate,
+                            const ZoneBreaker* breaker = nullptr) {
     ZoneApplyResult result;
     result.zone = strip_dot(plan.zone);
     if (plan.empty()) {
@@ -745,7 +776,7 @@ class PowerdnsProvider : public Provider {
     }
     json body = {{"rrsets", rrsets}};
     const std::string url = zone_url(result.zone);
-    HttpResponse response = send(client, "PATCH", url, body.dump(), &gate);
+    HttpResponse response = send(client, "PATCH", url, body.dump(), &gate, breaker);
     if (!response.transport_ok || (response.status != 204 && response.status != 200)) {
       result.error = failure("update", result.zone, response);
       return result;

@@ -419,6 +419,7 @@ Rfc2136Provider::Rfc2136Provider(const ProviderConfig& config) : m_config(config
   }
   trim_in_place(value);
   bool valid = is_base64(value);
+  register_secret(value);
   m_secret = Secret(std::move(value));
   if (!valid) {
     throw ProviderError(
@@ -564,8 +565,8 @@ PktPtr Rfc2136Provider::exchange(ldns_resolver* resolver, ldns_pkt* query, const
     double limit = m_config.timeout_seconds > 0 ? m_config.timeout_seconds : 10;
     if (elapsed >= limit * 0.9) {
       throw error(Kind::Timeout, zone,
-                  "no answer within " + std::to_string(static_cast<int>(limit + 0.5)) +
-                      " s (timeout_seconds)" + maybe);
+                  "no answer within " + std::to_string(static_cast<int>(limit + 0.5)) + " s (providers." +
+                      m_config.name + ".timeout)" + maybe);
     }
     throw error(Kind::Unreachable, zone,
                 std::string("cannot reach the server (connection refused or network error: ") +
@@ -721,6 +722,7 @@ void Rfc2136Provider::for_each_zone(size_t count, const Work& work, const Failed
   size_t next = 0;
   std::optional<ProviderError> server_down;
   std::exception_ptr unexpected;  // anything but ProviderError: rethrown on the calling thread
+  ZoneBreaker breaker(m_limits, m_config.name);
   auto worker = [&]() {
     ResolverPtr resolver;
     for (;;) {
@@ -733,6 +735,10 @@ void Rfc2136Provider::for_each_zone(size_t count, const Work& work, const Failed
         }
         index = next++;
         down = server_down;
+      }
+      if (auto skip = breaker.before(zone_of(index))) {
+        failed(index, *skip);
+        continue;
       }
       try {
         if (down) {

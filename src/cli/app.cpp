@@ -4,6 +4,8 @@
 #include "cli/context.h"
 #include "provider.h"
 #include "state/state.h"
+#include "util/escape.h"
+#include "util/secrets.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -23,14 +25,20 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.add_option("--now", options.now_text,
                  "Evaluate as if the time were this (RFC 3339), e.g. 2026-12-01T00:00:00Z");
   app.add_flag("-v,--verbose", options.verbosity, "More output on stderr (repeatable)");
+  app.add_option("--deadline", options.deadline_text,
+                 "plan/apply/promote: give up on zones not reached within this time (default 5m), e.g. 90s");
 }
 
 /// Prints a fatal error (JSON on stdout with --json) and gives exit 1.
-int report_error(const GlobalOptions& options, const std::string& message) {
+int report_error(const GlobalOptions& options, const std::string& raw_message) {
+  // Whatever its source, an error may quote a server's answer: no secret, no control characters.
+  std::string message = scrub(raw_message);
   if (options.json) {
-    std::cout << nlohmann::json{{"error", message}}.dump() << "\n";
+    std::cout << nlohmann::json{{"error", message}}.dump(-1, ' ', false,
+                                                         nlohmann::json::error_handler_t::replace)
+              << "\n";
   }
-  std::cerr << "stsctl: " << message << "\n";
+  std::cerr << "stsctl: " << escape_control(message) << "\n";
   return k_exit_error;
 }
 
@@ -115,6 +123,7 @@ int run_cli(int argc, char** argv) {
 
   Context context(global);
   try {
+    context.check_options();
     if (validate->parsed()) {
       return run_validate(context);
     }

@@ -105,10 +105,17 @@ int run_check(Context& context, const CheckCommandOptions& command_options) {
     throw CliError(std::string("check: ") + error.what());
   }
   if (state) {
-    for (const auto& domain : report.domains) {
-      if (context.config().find_domain(domain.domain) != nullptr) {
-        state->set_last_check(domain.domain, context.now());
+    // Every command that writes the state holds its lock while it writes. The
+    // checks themselves are done: a lock held too long costs only the record.
+    try {
+      StateLock lock(context.config().state_path);
+      for (const auto& domain : report.domains) {
+        if (context.config().find_domain(domain.domain) != nullptr) {
+          state->set_last_check(domain.domain, context.now());
+        }
       }
+    } catch (const StateError& error) {
+      std::cerr << "warning: the time of this check was not recorded (" << error.what() << ")\n";
     }
   }
   if (context.json()) {

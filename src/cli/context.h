@@ -3,6 +3,9 @@
 // diagnostics), the evaluation time, and output helpers.
 
 #include "config/config.h"
+#include "provider.h"
+
+#include <chrono>
 
 #include <cstdint>
 #include <optional>
@@ -25,6 +28,8 @@ struct GlobalOptions {
   bool json = false;
   std::string now_text;  // --now
   int verbosity = 0;
+  std::string deadline_text;      // --deadline, like "5m"
+  double deadline_seconds = 300;  // from --deadline once check_options() ran
 };
 
 class Context {
@@ -34,6 +39,14 @@ class Context {
   const GlobalOptions& options() const { return m_options; }
   bool json() const { return m_options.json; }
   bool verbose() const { return m_options.verbosity > 0; }
+
+  /// Checks the global options every command shares (--now, --deadline);
+  /// throws CliError naming the option. Run before any command.
+  void check_options();
+
+  /// Bounds for every provider call of this run: the --deadline counted from
+  /// the start of the command, and the circuit breaker.
+  CallLimits call_limits() const;
 
   /// Loads and validates the config; on errors prints every diagnostic (or
   /// the JSON form) to stderr/stdout and throws ConfigInvalid.
@@ -47,7 +60,9 @@ class Context {
 
  private:
   GlobalOptions m_options;
+  std::chrono::steady_clock::time_point m_started = std::chrono::steady_clock::now();
   std::optional<Config> m_config;
+  std::optional<int64_t> m_now;
 };
 
 /// Thrown after config diagnostics were printed: exit 1, nothing more to say.

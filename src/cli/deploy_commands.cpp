@@ -65,12 +65,14 @@ struct EngineRun {
         config(run_context.config()),
         state(std::move(store)),
         providers(config,
-                  [verbose = run_context.verbose()](const ProviderConfig& provider) {
-                    return make_provider(provider, [verbose](const std::string& line) {
+                  [verbose = run_context.verbose(), limits = run_context.call_limits()](const ProviderConfig& provider) {
+                    auto made = make_provider(provider, [verbose](const std::string& line) {
                       if (verbose || line.rfind("warning:", 0) == 0) {
                         std::cerr << line << "\n";
                       }
                     });
+                    made->set_limits(limits);
+                    return made;
                   }),
         web(config),
         engine(config, DeployEnvironment{*state, providers, web, sink, run_context.now(),

@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 #include "config/load.h"
+#include "config/values.h"
 #include "deploy/deployment.h"
 #include "publish/atomic_file.h"
 #include "publish/webroot.h"
@@ -7,12 +8,15 @@
 #include "records/invariants.h"
 #include "rollout/rollout.h"
 #include "state/state.h"
+#include "util/escape.h"
 #include "util/parallel.h"
 #include "web/web_config.h"
 #include "zone/zone_writer.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <optional>
@@ -49,10 +53,57 @@ std::vector<DomainPolicy> current_policies(const Config& config, const StateStor
   });
 }
 
+/// validate decodes each TSIG secret file it can read (a missing one may be
+/// provisioned later, so only apply reports that): a secret that is not
+/// base64 would otherwise fail only at the first push. Never quotes it.
+std::vector<Diagnostic> check_tsig_secret_files(const Config& config) {
+  std::vector<Diagnostic> problems;
+  for (const auto& [name, provider] : config.providers) {
+    const std::string& path = provider.tsig.secret_file;
+    if (provider.type != "rfc2136" || path.empty()) {
+      continue;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      continue;
+    }
+    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t begin = secret.find_first_not_of(" \t\r\n");
+    size_t end = secret.find_last_not_of(" \t\r\n");
+    bool valid = begin != std::string::npos && is_base64(secret.substr(begin, end - begin + 1));
+    std::fill(secret.begin(), secret.end(), '\0');
+    if (!valid) {
+      Diagnostic diagnostic;
+      diagnostic.file = config.file;
+      diagnostic.line = provider.tsig.secret_file_line;
+      diagnostic.column = provider.tsig.secret_file_column;
+      diagnostic.key_path = "providers." + name + ".tsig.secret_file";
+      diagnostic.message = "the TSIG secret in '" + path +
+                           "' is not base64 (it should hold the secret line of tsig-keygen's output)";
+      problems.push_back(diagnostic);
+    }
+  }
+  return problems;
+}
+
 }  // namespace
 
 int run_validate(Context& context) {
   const Config& config = context.config();
+  std::vector<Diagnostic> secret_problems = check_tsig_secret_files(config);
+  if (!secret_problems.empty()) {
+    if (context.json()) {
+      std::cout << "{\"valid\":false,\"errors\":" << diagnostics_to_json(secret_problems)
+                << ",\"more_errors\":0}\n";
+    } else {
+      for (const auto& diagnostic : secret_problems) {
+        std::cerr << format_diagnostic(diagnostic) << "\n";
+      }
+      std::cerr << secret_problems.size() << (secret_problems.size() == 1 ? " error" : " errors") << " in "
+                << escape_control(context.options().config_path) << "; nothing was changed\n";
+    }
+    return k_exit_error;
+  }
   size_t aliases = 0;
   for (const auto& domain : config.domains) {
     aliases += domain.is_alias() ? 1 : 0;
@@ -73,6 +124,9 @@ int run_validate(Context& context) {
 
 int run_render_zone(Context& context, const std::string& output_dir) {
   const Config& config = context.config();
+  // render zone records ids: like apply, it holds the state lock from reading
+  // the stages to the commit, so a concurrent apply cannot decide another id.
+  StateLock lock(config.state_path);
   StateStore state(config.state_path);
   std::vector<DomainPolicy> policies = current_policies(config, state);
   std::map<std::string, IdFormat> formats;
@@ -90,13 +144,16 @@ int run_render_zone(Context& context, const std::string& output_dir) {
 
   // Zones are independent: built, checked and rendered on every core while
   // the state records the new ids. Results come back in zone order, so the
-  // output is deterministic. Nothing becomes visible unless both succeed:
-  // into a new (staged) directory the files are written right away, as no
-  // reader sees it before publish_tree; otherwise after the commit.
+  // output is deterministic. With -o the files are written before the ids
+  // are committed, so nothing is recorded unless every file was written (a
+  // failed write rolls the ids back). Into a new (staged) directory no
+  // reader sees anything before publish_tree. Into an existing one, should
+  // the commit itself fail after the files were written, they carry ids the
+  // state does not have; the next render replaces them.
   std::vector<ZoneDomains> zones = zones_of(config);
   std::vector<std::string> fragments;
   std::vector<char> written;
-  const bool write_while_recording = tree && tree->staged();
+  const bool write_while_recording = tree.has_value();
   auto write_zone = [&](size_t i, const std::string& fragment) -> char {
     try {
       return tree->write(zones[i].zone + ".zone", fragment, Durability::Deferred, Directories::MustExist);
@@ -157,13 +214,6 @@ int run_render_zone(Context& context, const std::string& output_dir) {
     return k_exit_ok;
   }
 
-  if (!write_while_recording) {
-    written = parallel_map<char>(zones.size(), [&](size_t i) {
-      char changed = write_zone(i, fragments[i]);
-      std::string().swap(fragments[i]);  // written: give the memory back
-      return changed;
-    });
-  }
   size_t files_written = 0;
   for (size_t i = 0; i < zones.size(); ++i) {
     const std::string path = output_dir + "/" + zones[i].zone + ".zone";

@@ -61,6 +61,8 @@ struct TsigConfig {
   std::string algorithm = "hmac-sha256";
   std::string secret_file;  // absolute path, or empty
   std::string secret_env;   // environment variable name, or empty
+  int secret_file_line = 0;    // where secret_file is given (1-based; 0: unknown), for validate
+  int secret_file_column = 0;
 };
 
 struct ProviderConfig {

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/escape.h"
+
 namespace stsctl {
 
 std::string format_diagnostic(const Diagnostic& diagnostic) {
@@ -22,7 +24,8 @@ std::string format_diagnostic(const Diagnostic& diagnostic) {
     out += diagnostic.key_path + ": ";
   }
   out += diagnostic.message;
-  return out;
+  // Keys and values come from the file: a control character must not reach the terminal.
+  return escape_control(out);
 }
 
 std::string diagnostics_to_json(const std::vector<Diagnostic>& diagnostics) {
@@ -34,7 +37,8 @@ std::string diagnostics_to_json(const std::vector<Diagnostic>& diagnostics) {
                      {"key", d.key_path},
                      {"message", d.message}});
   }
-  return array.dump();
+  // Invalid UTF-8 from the file becomes U+FFFD instead of an exception.
+  return array.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace stsctl

@@ -8,13 +8,14 @@ namespace stsctl {
 
 struct Diagnostic {
   std::string file;
-  int line = 0;    // 1-based; 0 when unknown
-  int column = 0;  // 1-based; 0 when unknown
+  int line = 0;          // 1-based; 0 when unknown
+  int column = 0;        // 1-based; 0 when unknown
   std::string key_path;  // e.g. "domains.example.net.policy.max_age"
   std::string message;   // e.g. "100 is below 86400"
 };
 
-/// "file:line:col: key.path: message" (parts that are unknown are left out).
+/// "file:line:col: key.path: message" (parts that are unknown are left out),
+/// with control characters and invalid UTF-8 escaped (util/escape.h).
 std::string format_diagnostic(const Diagnostic& diagnostic);
 
 /// A JSON array of {file,line,column,key,message} objects.

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include <sstream>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "config/edit_distance.h"
 #include "config/values.h"
@@ -39,6 +41,15 @@ constexpr long long k_max_max_age = 31557600;
 constexpr double k_max_timeout = 3600;
 // "_smtp._tls." is the longest prefix stsctl puts before a domain.
 constexpr size_t k_longest_prefix = 11;
+// No list in the config has a reason to be longer (a policy with 1000 mx
+// patterns is already far past what any sender expects).
+constexpr size_t k_max_list_items = 1000;
+// Beyond this many diagnostics only the count is kept: an error repeated
+// 100,000 times says nothing the first hundred did not.
+constexpr size_t k_max_diagnostics = 100;
+// Diagnostics kept for sorting into file order before the first
+// k_max_diagnostics are chosen; beyond this they are only counted.
+constexpr size_t k_kept_diagnostics = 10000;
 
 using Keys = std::vector<std::string>;
 const Keys k_root_keys = {"version", "defaults", "domains", "rollout", "providers", "publish", "state"};
@@ -63,6 +74,9 @@ const Keys k_modes = {"testing", "enforce", "none"};
 const Keys k_id_formats = {"timestamp", "serial", "hash"};
 const Keys k_caa_tags = {"issue", "issuewild", "iodef"};
 
+const std::string k_no_name;
+const yaml::Mark k_top{0, 0, 0};  // line 1, column 1: for what is missing from the whole file
+const char* const k_number_hint = " (write a number without quotes or tag)";
 const char* const k_powerdns_secret_message =
     "secrets must not be written in the config: use api_key_file or api_key_env";
 const char* const k_tsig_secret_message =
@@ -137,6 +151,24 @@ std::string type_name(const yaml::Node& node) {
     default:
       return "nothing";
   }
+}
+
+// A number must be written as one: "86400" in quotes or `!!str 86400` is a
+// string, whatever it looks like (YAML 1.2 core schema).
+bool is_plain_number(const yaml::Node& node) {
+  std::string tag = node.Tag();
+  return tag == "?" || tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float";
+}
+
+// Never quotes the text: it is a value that had to be a number.
+std::string quoted_or_tagged(const yaml::Node& node) {
+  std::string tag = node.Tag();
+  if (tag == "!") {
+    return "a quoted string";
+  }
+  const std::string prefix = "tag:yaml.org,2002:";
+  std::string shown = tag.rfind(prefix, 0) == 0 ? "!!" + tag.substr(prefix.size()) : tag;
+  return "a value tagged " + shown;
 }
 
 std::string choice_message(const std::string& value, const Keys& allowed) {
@@ -260,6 +292,10 @@ class Loader {
   LoadResult run(const yaml::Node& root, const std::string& state_override);
 
   void error(const yaml::Mark& mark, const std::string& path, const std::string& message) {
+    if (m_error_count.fetch_add(1) >= k_kept_diagnostics) {
+      m_dropped.fetch_add(1);  // counted in "... and N more", not kept
+      return;
+    }
     Diagnostic diagnostic;
     diagnostic.file = m_file;
     if (!mark.is_null()) {
@@ -271,11 +307,18 @@ class Loader {
     (t_batch_diagnostics != nullptr ? *t_batch_diagnostics : m_diagnostics).push_back(std::move(diagnostic));
   }
 
-  std::vector<Diagnostic> take_diagnostics() {
+  /// Every diagnostic in file order, at most k_max_diagnostics of them;
+  /// `more` gets how many were left out.
+  std::vector<Diagnostic> take_diagnostics(size_t* more = nullptr) {
     std::stable_sort(m_diagnostics.begin(), m_diagnostics.end(),
                      [](const Diagnostic& a, const Diagnostic& b) {
                        return std::make_pair(a.line, a.column) < std::make_pair(b.line, b.column);
                      });
+    size_t left_out = m_diagnostics.size() > k_max_diagnostics ? m_diagnostics.size() - k_max_diagnostics : 0;
+    m_diagnostics.resize(m_diagnostics.size() - left_out);
+    if (more != nullptr) {
+      *more = left_out + m_dropped.load();
+    }
     return std::move(m_diagnostics);
   }
 
@@ -284,7 +327,7 @@ class Loader {
   std::optional<MapView> read_map(const yaml::Node& node, const yaml::Mark& where, const std::string& path,
                                   const Keys& allowed, const std::string& hint,
                                   Secrets secrets = Secrets::Allowed);
-  void scan_secrets(const yaml::Node& node, const std::string& path, Secrets secrets);
+  void scan_secrets(const yaml::Node& node, std::string* path, Secrets secrets, int depth = 0);
   std::optional<std::vector<std::pair<yaml::Node, std::string>>> read_list(const Entry& entry,
                                                                            const std::string& hint);
   std::optional<std::string> read_string(const Entry& entry, const std::string& what = "a string");
@@ -336,6 +379,8 @@ class Loader {
   std::string m_file;
   std::string m_base_dir;
   std::vector<Diagnostic> m_diagnostics;
+  std::atomic<size_t> m_error_count{0};
+  std::atomic<size_t> m_dropped{0};  // errors beyond k_kept_diagnostics: counted only
   std::set<std::string> m_declared_providers;
 };
 
@@ -393,13 +438,15 @@ std::optional<MapView> Loader::read_map(const yaml::Node& node, const yaml::Mark
       continue;
     }
     if (!allowed.empty() && !contains(allowed, entry.name)) {
-      std::string suggestion = spellcheck(entry.name, allowed);
+      // Past the diagnostics anyone will read, skip the costly suggestion.
+      std::string suggestion =
+          m_error_count.load() < k_kept_diagnostics ? spellcheck(entry.name, allowed) : "";
       error(key.Mark(), entry.path,
             "unknown key '" + entry.name + "'" +
                 (suggestion.empty() ? " (allowed: " + list_text(allowed) + ")"
                                     : " (did you mean '" + suggestion + "'?)"));
       if (secrets != Secrets::Allowed) {
-        scan_secrets(entry.value, entry.path, secrets);
+        scan_secrets(entry.value, &entry.path, secrets);
       }
       continue;
     }
@@ -408,23 +455,30 @@ std::optional<MapView> Loader::read_map(const yaml::Node& node, const yaml::Mark
   return view;
 }
 
-void Loader::scan_secrets(const yaml::Node& node, const std::string& path, Secrets secrets) {
-  if (node.IsMap()) {
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
-      std::string child = join(path, name);
+// `path` is extended in place and restored, so deep values cost no copies.
+// The tree is at most yaml::k_max_depth deep and aliases add a bounded number
+// of nodes (yaml_tree.h); the depth check is a second line of defence.
+void Loader::scan_secrets(const yaml::Node& node, std::string* path, Secrets secrets, int depth) {
+  if (depth > yaml::k_max_depth || !(node.IsMap() || node.IsSequence())) {
+    return;
+  }
+  size_t length = path->size();
+  size_t index = 0;
+  for (auto it = node.begin(); it != node.end(); ++it, ++index) {
+    if (node.IsMap()) {
+      const std::string& name = it->first.IsScalar() ? it->first.Scalar() : k_no_name;
+      *path += (path->empty() ? "" : ".") + name;
       if (is_secret_key(name)) {
-        error(it->first.Mark(), child,
+        error(it->first.Mark(), *path,
               secrets == Secrets::Tsig ? k_tsig_secret_message : k_powerdns_secret_message);
       } else {
-        scan_secrets(it->second, child, secrets);
+        scan_secrets(it->second, path, secrets, depth + 1);
       }
+    } else {
+      *path += "[" + std::to_string(index) + "]";
+      scan_secrets(*it, path, secrets, depth + 1);
     }
-  } else if (node.IsSequence()) {
-    size_t index = 0;
-    for (auto it = node.begin(); it != node.end(); ++it, ++index) {
-      scan_secrets(*it, index_path(path, index), secrets);
-    }
+    path->resize(length);
   }
 }
 
@@ -434,7 +488,14 @@ std::optional<std::vector<std::pair<yaml::Node, std::string>>> Loader::read_list
     error(value_mark(entry), entry.path, "expected a list" + hint + ", got " + type_name(entry.value));
     return std::nullopt;
   }
+  if (entry.value.size() > k_max_list_items) {
+    error(value_mark(entry), entry.path,
+          "lists " + std::to_string(entry.value.size()) + " items: at most " +
+              std::to_string(k_max_list_items) + " are allowed (the limit)");
+    return std::nullopt;
+  }
   std::vector<std::pair<yaml::Node, std::string>> items;
+  items.reserve(entry.value.size());
   size_t index = 0;
   for (auto it = entry.value.begin(); it != entry.value.end(); ++it, ++index) {
     items.emplace_back(*it, index_path(entry.path, index));
@@ -466,6 +527,10 @@ std::optional<long long> Loader::read_integer(const yaml::Node& node, const yaml
     return std::nullopt;
   }
   const std::string& text = node.Scalar();
+  if (!is_plain_number(node)) {
+    error(mark, path, "expected " + what + ", got " + quoted_or_tagged(node) + k_number_hint);
+    return std::nullopt;
+  }
   size_t start = !text.empty() && (text[0] == '-' || text[0] == '+') ? 1 : 0;
   if (text.size() == start || text.find_first_not_of("0123456789", start) != std::string::npos) {
     error(mark, path, "'" + text + "' is not " + what);
@@ -537,6 +602,11 @@ std::optional<double> Loader::read_timeout(const Entry& entry) {
     error(value_mark(entry), entry.path, "expected " + what + ", got " + type_name(entry.value));
     return std::nullopt;
   }
+  if (!is_plain_number(entry.value)) {
+    error(value_mark(entry), entry.path,
+          "expected " + what + ", got " + quoted_or_tagged(entry.value) + k_number_hint);
+    return std::nullopt;
+  }
   const std::string& text = entry.value.Scalar();
   char* end = nullptr;
   double value = std::strtod(text.c_str(), &end);
@@ -592,9 +662,12 @@ PolicyMode mode_from(const std::string& text) {
 void Loader::read_version(const MapView& root) {
   const Entry* entry = root.find("version");
   if (entry == nullptr) {
-    error(yaml::Mark(), "version", "version is required (write version: 1 at the top)");
-    m_diagnostics.back().line = 1;
-    m_diagnostics.back().column = 1;
+    error(k_top, "version", "version is required (write version: 1 at the top)");
+    return;
+  }
+  if (entry->value.IsScalar() && entry->value.Scalar() == "1" && !is_plain_number(entry->value)) {
+    error(value_mark(*entry), entry->path,
+          "expected the number 1, got " + quoted_or_tagged(entry->value) + " (write version: 1)");
     return;
   }
   if (!entry->value.IsScalar() || entry->value.Scalar() != "1") {
@@ -676,6 +749,7 @@ void Loader::read_policy_host(const Entry& entry, Settings* settings) {
   }
   PolicyHost host;
   bool ok = true;
+  std::unordered_set<std::string> seen_addresses;
   for (const Entry& item : view->entries) {
     if (item.name == "cname") {
       auto text = read_string(item, "a host name");
@@ -713,7 +787,7 @@ void Loader::read_policy_host(const Entry& entry, Settings* settings) {
         continue;
       }
       auto& list = v4 ? host.ipv4 : host.ipv6;
-      if (std::find(list.begin(), list.end(), *canonical) != list.end()) {
+      if (!seen_addresses.insert(*canonical).second) {
         error(node.Mark(), path, "'" + *text + "' is listed twice");
         ok = false;
         continue;
@@ -863,10 +937,7 @@ void Loader::check_provider(const Entry& entry, const std::string& name, const C
 
 void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* config) {
   if (entry == nullptr) {
-    error(yaml::Mark(), "domains",
-          "domains is required (a map of mail domains, like example.net: {mx: [...]})");
-    m_diagnostics.back().line = 1;
-    m_diagnostics.back().column = 1;
+    error(k_top, "domains", "domains is required (a map of mail domains, like example.net: {mx: [...]})");
     return;
   }
   auto domains = read_map(entry->value, entry->key.Mark(), entry->path, {},
@@ -959,6 +1030,8 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
         if (!items) {
           continue;
         }
+        std::unordered_set<std::string> seen_patterns;
+        seen_patterns.reserve(items->size());
         for (const auto& [node, path] : *items) {
           Entry mx{"", node, node, path};
           auto text = read_string(mx, "an MX host name or pattern");
@@ -970,12 +1043,11 @@ void Loader::read_domains(const Entry* entry, const Settings& defaults, Config* 
             error(node.Mark(), path, name_message(pattern, "a valid MX host name or pattern", *problem));
             continue;
           }
-          auto& list = domain.config->mx;
-          if (std::find(list.begin(), list.end(), pattern) != list.end()) {
+          if (!seen_patterns.insert(pattern).second) {
             error(node.Mark(), path, "'" + pattern + "' is listed twice");
             continue;
           }
-          list.push_back(pattern);
+          domain.config->mx.push_back(pattern);
         }
       } else if (item.name == "retire") {
         domain.retire = read_bool(item);
@@ -1179,7 +1251,8 @@ void Loader::read_providers(const Entry& entry, Config* config) {
     }
     if (!type) {
       // Still refuse inline secrets, whatever the type.
-      scan_secrets(item.value, item.path, Secrets::PowerDns);
+      std::string path = item.path;
+      scan_secrets(item.value, &path, Secrets::PowerDns);
       continue;
     }
     bool powerdns = *type == "powerdns";
@@ -1360,6 +1433,8 @@ void Loader::read_tsig(const Entry& entry, bool allow_md5, TsigConfig* out) {
       }
     } else if (setting.name == "secret_file") {
       out->secret_file = read_path(setting).value_or("");
+      out->secret_file_line = value_mark(setting).line + 1;
+      out->secret_file_column = value_mark(setting).column + 1;
     } else if (setting.name == "secret_env") {
       out->secret_env = read_env_name(setting).value_or("");
     }
@@ -1603,15 +1678,13 @@ LoadResult Loader::run(const yaml::Node& root, const std::string& state_override
   config.state_path = resolve("stsctl.db");
 
   if (root.IsNull()) {
-    error(yaml::Mark(), "", "the config is empty: it needs at least version: 1 and domains");
-    m_diagnostics.back().line = 1;
-    m_diagnostics.back().column = 1;
-    result.diagnostics = take_diagnostics();
+    error(k_top, "", "the config is empty: it needs at least version: 1 and domains");
+    result.diagnostics = take_diagnostics(&result.more_diagnostics);
     return result;
   }
   auto view = read_map(root, root.Mark(), "", k_root_keys, " of sections (version, defaults, domains, ...)");
   if (!view) {
-    result.diagnostics = take_diagnostics();
+    result.diagnostics = take_diagnostics(&result.more_diagnostics);
     return result;
   }
   read_version(*view);
@@ -1647,7 +1720,7 @@ LoadResult Loader::run(const yaml::Node& root, const std::string& state_override
   if (!state_override.empty()) {
     config.state_path = std::filesystem::absolute(state_override).lexically_normal().string();
   }
-  result.diagnostics = take_diagnostics();
+  result.diagnostics = take_diagnostics(&result.more_diagnostics);
   return result;
 }
 
@@ -1662,7 +1735,7 @@ LoadResult parse_and_load(const std::string& text, const std::string& display_na
     LoadResult result;
     result.config.file = display_name;
     result.config.base_dir = base_dir;
-    result.diagnostics = loader.take_diagnostics();
+    result.diagnostics = loader.take_diagnostics(&result.more_diagnostics);
     return result;
   }
   return loader.run(root, state_override);

@@ -5,14 +5,16 @@
 #include "config/config.h"
 #include "config/diagnostic.h"
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
 namespace stsctl {
 
 struct LoadResult {
-  Config config;                         // meaningful only when ok()
-  std::vector<Diagnostic> diagnostics;   // every error found, in file order
+  Config config;                        // meaningful only when ok()
+  std::vector<Diagnostic> diagnostics;  // the errors found, in file order (at most 100)
+  size_t more_diagnostics = 0;          // errors found beyond those listed
   bool ok() const { return diagnostics.empty(); }
 };
 

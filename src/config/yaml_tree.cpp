@@ -3,6 +3,7 @@
 #include <yaml.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <unordered_map>
 
 namespace stsctl::yaml {
@@ -60,6 +61,8 @@ bool is_null_text(const char* value, std::size_t length) {
   return text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL";
 }
 
+uint64_t saturating_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
 class Builder {
  public:
   explicit Builder(detail::Document* document) : m_document(document) {}
@@ -81,6 +84,9 @@ class Builder {
     }
   }
 
+  /// Collections open around the next node.
+  std::size_t depth() const { return m_open.size(); }
+
   void open(uint32_t index) { m_open.push_back({index, m_pending.size()}); }
 
   void close() {
@@ -89,8 +95,38 @@ class Builder {
     detail::NodeRecord& record = m_document->nodes[index];
     record.first = static_cast<uint32_t>(m_document->children.size());
     record.count = static_cast<uint32_t>(m_pending.size() - start);
+    uint32_t height = 0;
+    uint64_t expanded = 1;
+    for (std::size_t i = start; i < m_pending.size(); ++i) {
+      const detail::NodeRecord& child = m_document->nodes[m_pending[i]];
+      height = std::max(height, child.height);
+      expanded = saturating_add(expanded, child.expanded);
+    }
+    record.height = height + 1;
+    record.expanded = expanded;
     m_document->children.insert(m_document->children.end(), m_pending.begin() + start, m_pending.end());
     m_pending.resize(start);
+  }
+
+  /// Attaches the anchored node `index` where an alias stands, or throws when
+  /// that would make a cycle, nest too deep or multiply the work of a walk.
+  void attach_alias(uint32_t index, const Mark& mark) {
+    for (const auto& open : m_open) {
+      if (open.first == index) {
+        throw ParseError(mark, "an alias cannot refer to a node that contains it");
+      }
+    }
+    const detail::NodeRecord& target = m_document->nodes[index];
+    if (m_open.size() + target.height > static_cast<std::size_t>(k_max_depth)) {
+      throw ParseError(mark,
+                       "this alias nests deeper than " + std::to_string(k_max_depth) + " levels (the limit)");
+    }
+    m_alias_nodes = saturating_add(m_alias_nodes, target.expanded);
+    if (m_alias_nodes > k_max_alias_nodes + m_document->nodes.size()) {
+      throw ParseError(mark, "aliases expand to more than " + std::to_string(k_max_alias_nodes) +
+                                 " nodes beyond the document's own (the limit)");
+    }
+    attach(index);
   }
 
   int32_t tag(const yaml_char_t* tag) {
@@ -117,7 +153,21 @@ class Builder {
   // remembers where its own children start.
   std::vector<std::pair<uint32_t, std::size_t>> m_open;
   std::vector<uint32_t> m_pending;
+  uint64_t m_alias_nodes = 0;  // nodes that aliases add to a full walk
 };
+
+// After the first document only the end of the stream may follow.
+void expect_stream_end(yaml_parser_t& parser, const std::string& text) {
+  yaml_event_t raw;
+  if (yaml_parser_parse(&parser, &raw) == 0) {
+    throw_parser_error(parser, text);
+  }
+  EventGuard event(&raw);
+  if (raw.type != YAML_STREAM_END_EVENT) {
+    throw ParseError(to_mark(raw.start_mark),
+                     "only one YAML document is allowed: something follows the first one here");
+  }
+}
 
 }  // namespace
 
@@ -250,7 +300,13 @@ Node load(const std::string& text) {
     }
     switch (raw.type) {
       case YAML_STREAM_END_EVENT:
+        if (!have_root) {
+          return Node();
+        }
+        return Node(std::move(document));
       case YAML_DOCUMENT_END_EVENT:
+        // Whatever follows the first document would be silently ignored.
+        expect_stream_end(*parser, text);
         if (!have_root) {
           return Node();
         }
@@ -260,12 +316,17 @@ Node load(const std::string& text) {
         if (!builder.find_anchor(reinterpret_cast<const char*>(raw.data.alias.anchor), &index)) {
           throw ParseError(to_mark(raw.start_mark), "the referenced anchor is not defined");
         }
-        builder.attach(index);
+        builder.attach_alias(index, to_mark(raw.start_mark));
         have_root = true;
         break;
       }
       case YAML_SCALAR_EVENT: {
         const auto& scalar = raw.data.scalar;
+        if (scalar.length > k_max_scalar_bytes) {
+          throw ParseError(to_mark(raw.start_mark),
+                           "a value of " + std::to_string(scalar.length) + " bytes is longer than " +
+                               std::to_string(k_max_scalar_bytes) + " bytes (the limit)");
+        }
         const char* value = reinterpret_cast<const char*>(scalar.value);
         detail::NodeRecord record;
         record.mark = to_mark(raw.start_mark);
@@ -288,6 +349,11 @@ Node load(const std::string& text) {
       }
       case YAML_SEQUENCE_START_EVENT:
       case YAML_MAPPING_START_EVENT: {
+        if (builder.depth() >= static_cast<std::size_t>(k_max_depth)) {
+          // Checked before libyaml reads deeper: its own work per token grows with the depth.
+          throw ParseError(to_mark(raw.start_mark),
+                           "nesting deeper than " + std::to_string(k_max_depth) + " levels (the limit)");
+        }
         bool map = raw.type == YAML_MAPPING_START_EVENT;
         detail::NodeRecord record;
         record.mark = to_mark(raw.start_mark);

@@ -9,6 +9,13 @@
 // Node lives. Views cost no reference counting, so the loader can read one
 // document from several threads. Nodes are immutable. Duplicate map keys are kept as separate pairs (the
 // loader reports them). Aliases resolve to the anchored node itself.
+//
+// Hostile input is refused by load() with a ParseError, so that walking the
+// tree (aliases followed) is always bounded: nesting deeper than
+// k_max_depth (counting what aliases bring in), an alias to a node that
+// contains it, aliases that would add more than k_max_alias_nodes nodes (or
+// more nodes than the document itself has) to a full walk, a scalar longer
+// than k_max_scalar_bytes, and anything after the first document.
 
 #include <cstdint>
 #include <iterator>
@@ -32,6 +39,11 @@ struct Mark {
 
 enum class NodeType { Undefined, Null, Scalar, Sequence, Map };
 
+/// Limits load() enforces (see the header comment).
+constexpr int k_max_depth = 64;
+constexpr uint64_t k_max_alias_nodes = 1000000;
+constexpr std::size_t k_max_scalar_bytes = 65536;
+
 /// Thrown by load() on a YAML syntax error (or an undefined alias).
 class ParseError : public std::runtime_error {
  public:
@@ -50,9 +62,11 @@ struct NodeRecord {
   Mark mark;
   NodeType type = NodeType::Null;
   ScalarStyle style = ScalarStyle::Plain;
-  int32_t tag = -1;    // index into Document::tags; -1: no explicit tag
-  uint32_t first = 0;  // first child in Document::children
-  uint32_t count = 0;  // children: elements, or 2 per map pair (key, value)
+  int32_t tag = -1;       // index into Document::tags; -1: no explicit tag
+  uint32_t first = 0;     // first child in Document::children
+  uint32_t count = 0;     // children: elements, or 2 per map pair (key, value)
+  uint32_t height = 0;    // collection levels in the node, aliases followed (a scalar: 0)
+  uint64_t expanded = 1;  // nodes a full walk visits, aliases followed (saturating)
 };
 
 struct Document {
@@ -148,8 +162,8 @@ class NodeIterator {
   IteratorValue m_value;
 };
 
-/// Parses the first document of `text` (later documents are ignored, as
-/// YAML::Load does). Empty input gives a Null node. Throws ParseError.
+/// Parses the one document of `text`. Empty input gives a Null node. Throws
+/// ParseError on a syntax error, a second document, or a limit above.
 Node load(const std::string& text);
 
 }  // namespace stsctl::yaml

@@ -231,6 +231,7 @@ std::set<std::string> DeployEngine::push(Deployment& deployment) {
     }
     by_provider[work.provider].push_back(work.plan);
   }
+  std::vector<std::string> errors;
   for (const auto& [provider, plans] : by_provider) {
     std::vector<ZoneApplyResult> results;
     try {
@@ -239,17 +240,21 @@ std::set<std::string> DeployEngine::push(Deployment& deployment) {
       for (const auto& plan : plans) {
         failed.insert(plan.zone);
       }
-      m_env.events.emit(EventSink::Kind::Error, error.what());
+      errors.push_back(error.what());
       continue;
     }
     for (const auto& zone_result : results) {
       if (zone_result.error) {
         failed.insert(zone_result.zone);
-        m_env.events.emit(EventSink::Kind::Error, zone_result.error->what());
+        errors.push_back(zone_result.error->what());
       } else {
         m_env.events.emit(EventSink::Kind::Info, "updated zone " + zone_result.zone);
       }
     }
+  }
+  // One line for failures that differ only in the zone (a refused server).
+  for (const auto& error : group_zone_errors(errors)) {
+    m_env.events.emit(EventSink::Kind::Error, error);
   }
   return failed;
 }

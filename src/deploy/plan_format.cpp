@@ -120,7 +120,7 @@ std::string format_plan_text(const Deployment& deployment) {
   for (const auto& blocked : deployment.blocked) {
     out << blocked_line(blocked) << "\n";
   }
-  for (const auto& error : deployment.errors) {
+  for (const auto& error : group_zone_errors(deployment.errors)) {
     out << "error: " << error << "\n";
   }
   if (nothing_to_show(deployment)) {
@@ -247,7 +247,7 @@ std::string format_plan_markdown(const Deployment& deployment) {
       out << "- warning: " << (warning.domain.empty() ? "" : warning.domain + ": ") << warning.message
           << "\n";
     }
-    for (const auto& error : deployment.errors) {
+    for (const auto& error : group_zone_errors(deployment.errors)) {
       out << "- error: " << error << "\n";
     }
   }

@@ -301,11 +301,50 @@ void FileTree::replace_by_rename(const std::string& relative, const std::string&
   }
 }
 
+void FileTree::refuse_symlinks(const std::string& relative) const {
+  // Each component is opened with O_NOFOLLOW from its parent's descriptor,
+  // so a symlink anywhere below the root (mta-sts.D, .well-known, the file)
+  // stops the write before anything is written through it.
+  int parent = m_fd.get();
+  Fd current;
+  size_t start = 0;
+  while (start < relative.size()) {
+    size_t slash = relative.find('/', start);
+    bool last = slash == std::string::npos;
+    std::string name = relative.substr(start, last ? std::string::npos : slash - start);
+    std::string so_far = relative.substr(0, last ? std::string::npos : slash);
+    struct stat info {};
+    if (::fstatat(parent, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
+      return;  // missing: it will be created, as a directory or file of ours
+    }
+    if (S_ISLNK(info.st_mode)) {
+      throw std::runtime_error("refusing to write '" + display(relative) + "': '" + display(so_far) +
+                               "' is a symbolic link (stsctl writes only inside '" + m_root +
+                               "'; replace the link by a directory or file)");
+    }
+    if (last) {
+      return;
+    }
+    Fd next(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (next.get() < 0) {
+      if (errno == ELOOP) {
+        throw std::runtime_error("refusing to write '" + display(relative) + "': '" + display(so_far) +
+                                 "' is a symbolic link (stsctl writes only inside '" + m_root + "')");
+      }
+      return;  // not a directory: the write reports it
+    }
+    current.reset(next.release());
+    parent = current.get();
+    start = slash + 1;
+  }
+}
+
 bool FileTree::write(const std::string& relative, const std::string& content, Durability durability,
                      Directories directories) const {
   // Below a root this run created, only this run's files exist: no probe.
   if (!m_fresh) {
-    Fd existing(::openat(m_fd.get(), relative.c_str(), O_RDONLY | O_CLOEXEC));
+    refuse_symlinks(relative);
+    Fd existing(::openat(m_fd.get(), relative.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (existing.get() >= 0) {
       std::string current;
       if (int error = read_all(existing.get(), current)) {

@@ -46,7 +46,9 @@ class FileTree {
   /// new file appears complete (O_TMPFILE and linkat where the file system
   /// has them); an existing one is replaced by rename. Directories::Create
   /// makes missing parent directories. Throws std::runtime_error naming the
-  /// path and the system error; on failure the old file is untouched.
+  /// path and the system error; on failure the old file is untouched. A
+  /// symbolic link anywhere below the root (a directory or the file itself)
+  /// is refused with an error naming it: nothing is written outside the tree.
   bool write(const std::string& relative, const std::string& content, Durability durability,
              Directories directories) const;
 
@@ -59,6 +61,8 @@ class FileTree {
 
  private:
   std::string display(const std::string& relative) const;
+  /// Throws when a component of `relative` below the root is a symlink.
+  void refuse_symlinks(const std::string& relative) const;
   void make_directories(const std::string& relative) const;
   /// Mode 0644, the content, and fsync for Durability::Sync, on a new file.
   void fill(int fd, const std::string& relative, const std::string& content, Durability durability) const;

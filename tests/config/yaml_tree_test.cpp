@@ -130,11 +130,40 @@ TEST_CASE("empty input and comments give a null root", "[config][yaml]") {
   CHECK(none.begin() == none.end());
 }
 
-TEST_CASE("only the first document is used", "[config][yaml]") {
-  yaml::Node root = yaml::load("a: 1\n---\nb: 2\n");
-  REQUIRE(root.IsMap());
-  CHECK(root.size() == 1);
-  CHECK(root.begin()->first.Scalar() == "a");
+TEST_CASE("a second document is refused, an explicit end alone is fine", "[config][yaml]") {
+  try {
+    yaml::load("a: 1\n---\nb: 2\n");
+    FAIL("a second document was accepted");
+  } catch (const yaml::ParseError& e) {
+    CHECK(e.mark.line == 1);
+    CHECK(e.msg == "only one YAML document is allowed: something follows the first one here");
+  }
+  CHECK_THROWS_AS(yaml::load("a: 1\n...\n[junk\n"), yaml::ParseError);
+  CHECK(yaml::load("a: 1\n...\n# a comment\n").IsMap());
+  CHECK(yaml::load("--- \na: 1\n...\n").IsMap());
+}
+
+TEST_CASE("limits: depth, alias cycles and alias bombs", "[config][yaml]") {
+  CHECK(yaml::load(std::string(64, '[') + std::string(64, ']')).IsSequence());
+  CHECK_THROWS_WITH(yaml::load(std::string(65, '[') + std::string(65, ']')),
+                    "nesting deeper than 64 levels (the limit)");
+  CHECK_THROWS_WITH(yaml::load("a: &a [*a]\n"), "an alias cannot refer to a node that contains it");
+  CHECK_THROWS_WITH(yaml::load("a: &a {x: [{y: *a}]}\n"), "an alias cannot refer to a node that contains it");
+  // An anchor 60 deep used 10 deep would nest 70 levels.
+  CHECK_THROWS_WITH(yaml::load("a: &d " + std::string(60, '[') + std::string(60, ']') +
+                               "\nb: " + std::string(10, '[') + "*d" + std::string(10, ']') + "\n"),
+                    "this alias nests deeper than 64 levels (the limit)");
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 8; ++i) {
+    std::string prev = "*a" + std::to_string(i - 1);
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 10; ++k) {
+      bomb += ", " + prev;
+    }
+    bomb += "]\n";
+  }
+  CHECK_THROWS_WITH(yaml::load(bomb),
+                    "aliases expand to more than 1000000 nodes beyond the document's own (the limit)");
 }
 
 TEST_CASE("aliases resolve to the anchored node", "[config][yaml]") {

@@ -150,3 +150,52 @@ TEST_CASE("write_policy_file failures name the path and the cause", "[webroot]")
   CHECK(message.find(locked + "/mta-sts.example.net/.well-known") != std::string::npos);
   CHECK(message.find("Permission denied") != std::string::npos);
 }
+
+TEST_CASE("symlinks below the web root are refused, nothing is written outside", "[webroot][symlink]") {
+  TempDir dir("symlink");
+  const std::string root = dir.file("webroot");
+  const std::string outside = dir.file("outside");
+  std::filesystem::create_directories(root);
+  std::filesystem::create_directories(outside);
+
+  SECTION("the host directory is a symlink") {
+    std::filesystem::create_directory_symlink(outside, root + "/mta-sts.example.com");
+    CHECK_THROWS_WITH(write_policy_file(root, "example.com", k_policy, Durability::Deferred),
+                      "refusing to write '" + root + "/mta-sts.example.com/.well-known/mta-sts.txt': '" +
+                          root + "/mta-sts.example.com' is a symbolic link (stsctl writes only inside '" +
+                          root + "'; replace the link by a directory or file)");
+  }
+  SECTION(".well-known is a symlink") {
+    std::filesystem::create_directories(root + "/mta-sts.example.com");
+    std::filesystem::create_directory_symlink(outside, root + "/mta-sts.example.com/.well-known");
+    CHECK_THROWS_WITH(write_policy_file(root, "example.com", k_policy, Durability::Deferred),
+                      Catch::Contains("'" + root + "/mta-sts.example.com/.well-known' is a symbolic link"));
+  }
+  SECTION("the policy file is a symlink") {
+    std::filesystem::create_directories(root + "/mta-sts.example.com/.well-known");
+    test::write_file(outside + "/target.txt", "old");
+    std::filesystem::create_symlink(outside + "/target.txt",
+                                    root + "/mta-sts.example.com/.well-known/mta-sts.txt");
+    CHECK_THROWS_WITH(write_policy_file(root, "example.com", k_policy, Durability::Deferred),
+                      Catch::Contains(".well-known/mta-sts.txt' is a symbolic link"));
+    CHECK(test::read_file(outside + "/target.txt") == "old");
+    std::filesystem::remove(outside + "/target.txt");
+  }
+  CHECK(entries_in(outside) == 0);
+}
+
+TEST_CASE("render policy -o refuses a symlinked host directory", "[webroot][symlink][cli]") {
+  TempDir dir("symlink-cli");
+  const std::string out = dir.file("out");
+  const std::string outside = dir.file("outside");
+  std::filesystem::create_directories(out);
+  std::filesystem::create_directories(outside);
+  std::filesystem::create_directory_symlink(outside, out + "/mta-sts.example.net");
+  test::write_file(dir.file("stsctl.yaml"),
+                   "version: 1\ndefaults:\n  policy_host: {ipv4: [192.0.2.40]}\n"
+                   "domains:\n  example.net: {mx: [mail.example.net]}\n");
+  auto result = test::run_stsctl({"-c", dir.file("stsctl.yaml"), "render", "policy", "-o", out});
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.err, Catch::Contains("'" + out + "/mta-sts.example.net' is a symbolic link"));
+  CHECK(entries_in(outside) == 0);
+}

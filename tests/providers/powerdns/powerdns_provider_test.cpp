@@ -488,7 +488,7 @@ TEST_CASE("a server that never answers is a Timeout", "[powerdns][errors]") {
   close(fd);
   REQUIRE(read.error);
   CHECK(read.error->kind() == ProviderError::Kind::Timeout);
-  CHECK_THAT(std::string(read.error->what()), Catch::Contains("raise timeout_seconds"));
+  CHECK_THAT(std::string(read.error->what()), Catch::Contains("raise providers." + config.name + ".timeout"));
   CHECK_THAT(std::string(read.error->what()), Catch::Contains(config.url));
 }
 
