@@ -3,6 +3,7 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/deploy.h"
+#include "cli/report_commands.h"
 #include "provider.h"
 #include "state/state.h"
 
@@ -101,6 +102,9 @@ int run_cli(int argc, char** argv) {
   check->add_option("--parallel", check_options.parallel, "Domains checked at once")->capture_default_str();
   check->add_flag("--no-smtp", check_options.no_smtp, "Skip the SMTP STARTTLS checks");
 
+  ReportCommands report;
+  add_report_commands(app, report);
+
   for (auto* sub : {validate, render, plan, apply, promote, status, check}) {
     sub->fallthrough();
   }
@@ -147,6 +151,9 @@ int run_cli(int argc, char** argv) {
     }
     if (check->parsed()) {
       return run_check(context, check_options);
+    }
+    if (auto code = report.run(context)) {
+      return *code;
     }
   } catch (const ConfigInvalid&) {
     return k_exit_error;
