@@ -234,6 +234,35 @@ std::optional<int> ReportCommands::run(Context& context) {
   return std::nullopt;
 }
 
+std::string tlsrpt_gate(const Config& config, const StateStore& state, const DomainState& known, int64_t now) {
+  if (!config.gates.tlsrpt) {
+    return "";
+  }
+  ReportStore store(config.state_path, false);
+  ReportQuery query;
+  query.domain = known.domain;
+  query.from = known.stage_since;
+  query.to = now;
+  std::vector<ReportSummary> found = store.summarise(query);
+  ReportSummary summary = found.empty() ? ReportSummary{} : found.front();
+  summary.domain = known.domain;
+  std::vector<HistoryEntry> history = state.history(known.domain);
+  std::string published = history.empty() ? "" : history.back().policy_text;
+  return tlsrpt_gate_failure(summary, *config.gates.tlsrpt, published).value_or("");
+}
+
+std::map<std::string, ReportSummary> recent_report_summaries(const Config& config, int64_t now) {
+  ReportStore store(config.state_path, false);
+  ReportQuery query;
+  query.from = now - 7 * 86400;
+  query.to = now;
+  std::map<std::string, ReportSummary> out;
+  for (auto& summary : store.summarise(query)) {
+    out[summary.domain] = std::move(summary);
+  }
+  return out;
+}
+
 std::string report_state_path(Context& context) {
   if (!context.options().state_path.empty()) {
     return fs::absolute(context.options().state_path).lexically_normal().string();

@@ -3,9 +3,12 @@
 // database, and their summaries (text, JSON, HTML).
 
 #include "cli/context.h"
+#include "report/summary.h"
+#include "state/state.h"
 
 #include <CLI/CLI.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,6 +56,14 @@ struct ReportCommands {
 /// Registers `report ingest|fetch|show` on `app`, binding the options of
 /// `commands` by address: keep it in place until after run().
 void add_report_commands(CLI::App& app, ReportCommands& commands);
+
+/// rollout.gates.tlsrpt for a published domain at `now`: the reports whose
+/// date range lies within its current stage, against the policy it
+/// publishes now (the last history row). "" when the gate passes or is off.
+std::string tlsrpt_gate(const Config& config, const StateStore& state, const DomainState& known, int64_t now);
+
+/// Per policy domain, the reports of the 7 days before `now` (status).
+std::map<std::string, ReportSummary> recent_report_summaries(const Config& config, int64_t now);
 
 /// The state database path: --state, else the config's (loading the config).
 std::string report_state_path(Context& context);
