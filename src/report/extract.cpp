@@ -146,7 +146,8 @@ std::vector<ExtractedReport> parse_mail(std::string_view bytes, bool mbox) {
     if (!message) {
       ExtractedReport bad;
       bad.where = mbox ? "message " + std::to_string(number) : "";
-      bad.error = "not a mail message (RFC 5322)";
+      bad.error = mbox ? "not a mail message (RFC 5322)"
+                       : "not a TLS-RPT report (neither JSON, gzip nor a mail message)";
       out.push_back(std::move(bad));
       break;
     }
