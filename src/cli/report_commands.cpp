@@ -234,7 +234,8 @@ std::optional<int> ReportCommands::run(Context& context) {
   return std::nullopt;
 }
 
-std::string tlsrpt_gate(const Config& config, const StateStore& state, const DomainState& known, int64_t now) {
+std::string tlsrpt_gate(const Config& config, const StateStore& state, const DomainState& known,
+                        int64_t now) {
   if (!config.gates.tlsrpt) {
     return "";
   }

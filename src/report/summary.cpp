@@ -87,7 +87,7 @@ std::string chart_svg(const ReportSummary& summary) {
   }
   size_t count = std::max<size_t>(summary.days.size(), 1);
   double slot = static_cast<double>(width - left - 10) / static_cast<double>(count);
-  double bar = std::max(2.0, slot * 0.7);
+  double bar = std::min(40.0, std::max(2.0, slot * 0.7));
   std::ostringstream svg;
   svg << std::fixed << std::setprecision(1);
   svg << "<svg id=\"chart-" << html_escape(summary.domain)

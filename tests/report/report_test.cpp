@@ -75,7 +75,8 @@ TEST_CASE("the RFC 8460 example's shape: mx-host as a string, extra fields kept 
         "https://reports.company-x.example/report_info?id=5065427c-23d3#StarttlsNotSupported");
 }
 
-TEST_CASE("a sparse sender: null contact, no policy-string, unknown result-types, no-policy-found", "[report]") {
+TEST_CASE("a sparse sender: null contact, no policy-string, unknown result-types, no-policy-found",
+          "[report]") {
   TlsReport report = parse_ok(corpus("sparse.json"));
   CHECK(report.contact_info.empty());
   REQUIRE(report.policies.size() == 3);
@@ -95,27 +96,32 @@ TEST_CASE("a sparse sender: null contact, no policy-string, unknown result-types
 TEST_CASE("what cannot be a report is refused with the field's path", "[report]") {
   CHECK(parse_error("{\"policies\": [") == "not JSON");
   CHECK(parse_error("[1, 2]") == "not a TLS-RPT report (a JSON array, not an object)");
-  CHECK(parse_error(corpus("dmarc.json")) == "not a TLS-RPT report (no organization-name, report-id or policies)");
+  CHECK(parse_error(corpus("dmarc.json")) ==
+        "not a TLS-RPT report (no organization-name, report-id or policies)");
   CHECK(parse_error(corpus("bad-count.json")) ==
         "policies[0].summary.total-successful-session-count: expected a session count (a whole number, 0 or "
         "more), got \"lots\"");
   CHECK(parse_error(R"({"organization-name": "Org", "policies": []})") == "report-id: missing");
   CHECK(parse_error(R"({"organization-name": "Org", "report-id": "x", "policies": []})") ==
         "date-range: missing");
-  CHECK(parse_error(R"({"organization-name": "Org", "report-id": "x", "date-range": {"start-datetime": "yesterday", "end-datetime": "2026-11-20T00:00:00Z"}, "policies": []})") ==
-        "date-range.start-datetime: 'yesterday' is not an RFC 3339 date-time");
+  CHECK(
+      parse_error(
+          R"({"organization-name": "Org", "report-id": "x", "date-range": {"start-datetime": "yesterday", "end-datetime": "2026-11-20T00:00:00Z"}, "policies": []})") ==
+      "date-range.start-datetime: 'yesterday' is not an RFC 3339 date-time");
   CHECK(parse_error(minimal("{}")) == "policies: expected a list, got object");
   CHECK(parse_error(minimal(R"([{"summary": {}}])")) == "policies[0].policy: missing");
   CHECK(parse_error(minimal(R"([{"policy": {"policy-type": "sts"}}])")) == "policies[0].summary: missing");
   CHECK(parse_error(minimal(R"([{"policy": {"policy-type": "sts", "mx-host": 5}, "summary": {}}])")) ==
         "policies[0].policy.mx-host: expected a string or a list of strings, got number");
-  CHECK(parse_error(minimal(
-            R"([{"policy": {"policy-type": "sts"}, "summary": {"total-successful-session-count": -1, "total-failure-session-count": 0}}])")) ==
-        "policies[0].summary.total-successful-session-count: expected a session count (a whole number, 0 or "
-        "more), got -1");
-  CHECK(parse_error(minimal(
-            R"([{"policy": {"policy-type": "sts"}, "summary": {"total-successful-session-count": 1, "total-failure-session-count": 0}, "failure-details": [7]}])")) ==
-        "policies[0].failure-details[0]: expected an object, got number");
+  CHECK(
+      parse_error(minimal(
+          R"([{"policy": {"policy-type": "sts"}, "summary": {"total-successful-session-count": -1, "total-failure-session-count": 0}}])")) ==
+      "policies[0].summary.total-successful-session-count: expected a session count (a whole number, 0 or "
+      "more), got -1");
+  CHECK(
+      parse_error(minimal(
+          R"([{"policy": {"policy-type": "sts"}, "summary": {"total-successful-session-count": 1, "total-failure-session-count": 0}, "failure-details": [7]}])")) ==
+      "policies[0].failure-details[0]: expected an object, got number");
 }
 
 TEST_CASE("gunzip: magic bytes, several members, trailing CRLF, truncation, the size cap", "[report]") {
@@ -135,12 +141,13 @@ TEST_CASE("gunzip: magic bytes, several members, trailing CRLF, truncation, the 
 }
 
 TEST_CASE("policy texts compare equal however a sender splits or orders them", "[report]") {
-  std::string published = "version: STSv1\r\nmode: testing\r\nmx: *.mx.example.net\r\nmx: mail.example.net\r\nmax_age: "
-                          "86400\r\n";
-  CHECK(normalise_policy_text(published) ==
-        normalise_policy_text(std::vector<std::string>{"version: STSv1", "mode: testing", "mx: mail.example.net",
-                                                       "mx:  *.MX.example.net", "max_age: 86400"}));
-  CHECK(normalise_policy_text(published) !=
-        normalise_policy_text(std::vector<std::string>{"version: STSv1", "mode: enforce", "mx: mail.example.net",
-                                                       "mx: *.mx.example.net", "max_age: 86400"}));
+  std::string published =
+      "version: STSv1\r\nmode: testing\r\nmx: *.mx.example.net\r\nmx: mail.example.net\r\nmax_age: "
+      "86400\r\n";
+  CHECK(normalise_policy_text(published) == normalise_policy_text(std::vector<std::string>{
+                                                "version: STSv1", "mode: testing", "mx: mail.example.net",
+                                                "mx:  *.MX.example.net", "max_age: 86400"}));
+  CHECK(normalise_policy_text(published) != normalise_policy_text(std::vector<std::string>{
+                                                "version: STSv1", "mode: enforce", "mx: mail.example.net",
+                                                "mx: *.mx.example.net", "max_age: 86400"}));
 }

@@ -1,7 +1,7 @@
 // The TLS-RPT promotion gate, the --json shape of report show, and the HTML page.
 
-#include "report/report.h"
 #include "report/summary.h"
+#include "report/report.h"
 
 #include <catch2/catch.hpp>
 
@@ -23,17 +23,20 @@ ReportSummary summary(uint64_t ok, uint64_t failed, uint64_t reports = 3) {
 
 }  // namespace
 
-TEST_CASE("the TLS-RPT gate: enough sessions, a low failure rate, the published policy seen", "[report][gate]") {
+TEST_CASE("the TLS-RPT gate: enough sessions, a low failure rate, the published policy seen",
+          "[report][gate]") {
   TlsrptGate gate;  // 1%, 100 sessions
   CHECK_FALSE(tlsrpt_gate_failure(summary(1099, 3), gate, k_published).has_value());
   CHECK(tlsrpt_gate_failure(summary(100, 3), gate, k_published) ==
         std::string("TLS-RPT failure rate 2.9% (3 of 103 sessions) is above 1%"));
-  CHECK(tlsrpt_gate_failure(summary(40, 0, 1), gate, k_published) ==
-        std::string("TLS-RPT reports cover 40 sessions in this stage (1 report), fewer than the 100 required; "
-                    "ingest more reports (report ingest, report fetch) or wait"));
-  CHECK(tlsrpt_gate_failure(summary(0, 0, 0), gate, k_published) ==
-        std::string("TLS-RPT reports cover 0 sessions in this stage (0 reports), fewer than the 100 required; "
-                    "ingest more reports (report ingest, report fetch) or wait"));
+  CHECK(
+      tlsrpt_gate_failure(summary(40, 0, 1), gate, k_published) ==
+      std::string("TLS-RPT reports cover 40 sessions in this stage (1 report), fewer than the 100 required; "
+                  "ingest more reports (report ingest, report fetch) or wait"));
+  CHECK(
+      tlsrpt_gate_failure(summary(0, 0, 0), gate, k_published) ==
+      std::string("TLS-RPT reports cover 0 sessions in this stage (0 reports), fewer than the 100 required; "
+                  "ingest more reports (report ingest, report fetch) or wait"));
   // Exactly at the threshold passes: "at or below".
   CHECK_FALSE(tlsrpt_gate_failure(summary(99, 1), gate, k_published).has_value());
   TlsrptGate strict{0.0025, 10};
@@ -47,9 +50,10 @@ TEST_CASE("the TLS-RPT gate: enough sessions, a low failure rate, the published 
   ReportSummary old = summary(1000, 0);
   old.policy_strings = {normalise_policy_text(
       std::vector<std::string>{"version: STSv1", "mode: testing", "mx: mail.example.net", "max_age: 86400"})};
-  CHECK(tlsrpt_gate_failure(old, gate, k_published) ==
-        std::string("TLS-RPT reports in this stage show 1 policy-string and none is the policy published now; "
-                    "senders have not seen it yet"));
+  CHECK(
+      tlsrpt_gate_failure(old, gate, k_published) ==
+      std::string("TLS-RPT reports in this stage show 1 policy-string and none is the policy published now; "
+                  "senders have not seen it yet"));
 }
 
 TEST_CASE("report show --json has exactly the documented keys, in order", "[report][json]") {
@@ -61,9 +65,11 @@ TEST_CASE("report show --json has exactly the documented keys, in order", "[repo
         R"("failures": {"certificate-expired": 1, "validation-failure": 2}, "senders": ["Google Inc.", )"
         R"("Microsoft Corporation"]})");
   s.days = {DaySummary{"2026-11-20", 2, 600, 3, {{"validation-failure", 2}, {"certificate-expired", 1}}}};
-  CHECK(dump_spaced(summary_to_json(s, true)).find(
-            R"("days": [{"date": "2026-11-20", "reports": 2, "successful_sessions": 600, "failed_sessions": 3, )"
-            R"("failures": {"certificate-expired": 1, "validation-failure": 2}}]})") != std::string::npos);
+  CHECK(
+      dump_spaced(summary_to_json(s, true))
+          .find(
+              R"("days": [{"date": "2026-11-20", "reports": 2, "successful_sessions": 600, "failed_sessions": 3, )"
+              R"("failures": {"certificate-expired": 1, "validation-failure": 2}}]})") != std::string::npos);
 }
 
 TEST_CASE("the HTML page is self-contained, with one chart per domain", "[report][html]") {
