@@ -9,6 +9,9 @@
 #include "util/parallel.h"
 #include "util/time.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -34,14 +37,32 @@ struct InputResult {
 };
 
 bool read_whole_file(const std::string& path, std::string* out, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     *error = std::strerror(errno);
     return false;
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  *out = buffer.str();
+  struct stat info {};
+  if (fstat(fd, &info) == 0 && info.st_size > 0) {
+    out->reserve(static_cast<size_t>(info.st_size));
+  }
+  char buffer[65536];
+  while (true) {
+    ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got < 0) {
+      *error = std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    if (got == 0) {
+      break;
+    }
+    out->append(buffer, static_cast<size_t>(got));
+  }
+  ::close(fd);
   return true;
 }
 
@@ -100,10 +121,10 @@ struct IngestOutcome {
   nlohmann::json errors = nlohmann::json::array();
 };
 
-/// Stores every report of `results`; prints one line per failure on stderr.
-IngestOutcome store_results(Context& context, ReportStore& store, const std::vector<InputResult>& results,
-                            const std::string& command) {
-  IngestOutcome outcome;
+/// Stores every report of `results`, adding to `outcome`; prints one line
+/// per failure on stderr.
+void store_results(Context& context, ReportStore& store, const std::vector<InputResult>& results,
+                   const std::string& command, IngestOutcome& outcome) {
   std::vector<const TlsReport*> reports;
   std::vector<std::string> sources;
   for (const auto& input : results) {
@@ -133,7 +154,6 @@ IngestOutcome store_results(Context& context, ReportStore& store, const std::vec
     context.log(std::string(added[i] ? "stored " : "already stored ") + reports[i]->organization_name + " " +
                 reports[i]->report_id + " from " + sources[i]);
   }
-  return outcome;
 }
 
 void print_outcome(Context& context, const IngestOutcome& outcome, const std::string& command) {
@@ -278,22 +298,34 @@ int run_report_ingest(Context& context, const ReportIngestOptions& options) {
   for (const auto& path : options.paths) {
     expand_path(path, &files, &results);
   }
-  // Reading and parsing are independent per file; storing is one transaction.
-  std::function<InputResult(size_t)> work = [&](size_t i) {
-    InputResult result;
-    result.path = files[i];
-    std::string bytes;
-    if (!read_whole_file(files[i], &bytes, &result.error)) {
-      result.error = "failed to read (" + result.error + ")";
-      return result;
+  // Files are read and parsed on the workers while this thread stores the
+  // earlier ones, all in one transaction.
+  const size_t batch_size = 64;
+  std::function<std::vector<InputResult>(size_t)> work = [&](size_t batch) {
+    std::vector<InputResult> out;
+    for (size_t i = batch * batch_size; i < std::min(files.size(), (batch + 1) * batch_size); ++i) {
+      InputResult result;
+      result.path = files[i];
+      std::string bytes;
+      if (!read_whole_file(files[i], &bytes, &result.error)) {
+        result.error = "failed to read (" + result.error + ")";
+      } else {
+        result.found = extract_reports(bytes);
+      }
+      out.push_back(std::move(result));
     }
-    result.found = extract_reports(bytes);
-    return result;
+    return out;
   };
-  std::vector<InputResult> parsed = parallel_map<InputResult>(files.size(), work, 64);
-  std::move(parsed.begin(), parsed.end(), std::back_inserter(results));
   ReportStore store(state_path, true);
-  IngestOutcome outcome = store_results(context, store, results, "report ingest");
+  ReportStore::Batch batch(store);
+  IngestOutcome outcome;
+  store_results(context, store, results, "report ingest", outcome);  // paths that do not exist
+  std::function<void(size_t, std::vector<InputResult>&)> deliver = [&](size_t,
+                                                                       std::vector<InputResult>& done) {
+    store_results(context, store, done, "report ingest", outcome);
+  };
+  run_ordered((files.size() + batch_size - 1) / batch_size, default_worker_count(), work, deliver);
+  batch.commit();
   print_outcome(context, outcome, "report ingest");
   return outcome.failed_inputs > 0 ? k_exit_error : k_exit_ok;
 }
@@ -324,7 +356,8 @@ int run_report_fetch(Context& context, const ReportFetchOptions& options) {
       result.found = extract_reports(client.fetch(uid));
       results.push_back(std::move(result));
     }
-    IngestOutcome outcome = store_results(context, store, results, "report fetch");
+    IngestOutcome outcome;
+    store_results(context, store, results, "report fetch", outcome);
     // Stored first, then flagged or moved: a crash in between fetches the
     // message again next time, and the duplicate is recognised.
     for (size_t i = 0; i < uids.size(); ++i) {

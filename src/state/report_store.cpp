@@ -84,6 +84,9 @@ struct ReportStore::Impl {
   std::string path;
   std::unique_ptr<sqlite3, DbClose> db;
   bool has_tables = false;
+  bool in_batch = false;
+  // Insert statements, prepared on first use; finalised before db closes.
+  StmtPtr insert_report, insert_policy, insert_total, insert_failure;
 
   [[noreturn]] void fail(const std::string& verb) const {
     throw StateError("failed to " + verb + " state database '" + path + "' (" +
@@ -134,7 +137,36 @@ ReportStore::ReportStore(const std::string& path, bool create) : m_impl(std::mak
   }
 }
 
-ReportStore::~ReportStore() = default;
+ReportStore::~ReportStore() {
+  if (m_impl) {
+    m_impl->insert_report.reset();
+    m_impl->insert_policy.reset();
+    m_impl->insert_total.reset();
+    m_impl->insert_failure.reset();
+  }
+}
+
+ReportStore::Batch::Batch(ReportStore& store) : m_store(store) {
+  Impl& impl = *store.m_impl;
+  if (!impl.db || !impl.has_tables) {
+    throw StateError("failed to write state database '" + impl.path + "' (opened for reading)");
+  }
+  impl.exec("BEGIN IMMEDIATE", "start a transaction on");
+  impl.in_batch = true;
+}
+
+ReportStore::Batch::~Batch() {
+  if (!m_done) {
+    sqlite3_exec(m_store.m_impl->db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    m_store.m_impl->in_batch = false;
+  }
+}
+
+void ReportStore::Batch::commit() {
+  m_store.m_impl->exec("COMMIT", "commit to");
+  m_store.m_impl->in_batch = false;
+  m_done = true;
+}
 
 std::vector<bool> ReportStore::add(const std::vector<const TlsReport*>& reports,
                                    const std::vector<std::string>& sources, int64_t now_unix) {
@@ -144,23 +176,31 @@ std::vector<bool> ReportStore::add(const std::vector<const TlsReport*>& reports,
   Impl& impl = *m_impl;
   std::vector<bool> added;
   added.reserve(reports.size());
-  impl.exec("BEGIN IMMEDIATE", "start a transaction on");
+  bool own_transaction = !impl.in_batch;
+  if (own_transaction) {
+    impl.exec("BEGIN IMMEDIATE", "start a transaction on");
+  }
   try {
-    auto insert_report = impl.prepare(
-        "INSERT OR IGNORE INTO tlsrpt_reports (organization, report_id, start_time, end_time, contact, "
-        "source, "
-        "ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    auto insert_policy = impl.prepare(
-        "INSERT INTO tlsrpt_policies (report, domain, policy_type, policy_string, policy_norm, mx_hosts, "
-        "successful, "
-        "failed, start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    auto insert_total = impl.prepare(
-        "INSERT INTO tlsrpt_failure_totals (policy, result_type, sessions) VALUES (?, ?, ?) "
-        "ON CONFLICT (policy, result_type) DO UPDATE SET sessions = sessions + excluded.sessions");
-    auto insert_failure = impl.prepare(
-        "INSERT INTO tlsrpt_failures (policy, result_type, sending_mta_ip, receiving_mx_hostname, "
-        "receiving_ip, "
-        "failure_reason_code, additional_information, failed_sessions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!impl.insert_report) {
+      impl.insert_report = impl.prepare(
+          "INSERT OR IGNORE INTO tlsrpt_reports (organization, report_id, start_time, end_time, contact, "
+          "source, "
+          "ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+      impl.insert_policy = impl.prepare(
+          "INSERT INTO tlsrpt_policies (report, domain, policy_type, policy_string, policy_norm, mx_hosts, "
+          "successful, failed, start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      impl.insert_total = impl.prepare(
+          "INSERT INTO tlsrpt_failure_totals (policy, result_type, sessions) VALUES (?, ?, ?) "
+          "ON CONFLICT (policy, result_type) DO UPDATE SET sessions = sessions + excluded.sessions");
+      impl.insert_failure = impl.prepare(
+          "INSERT INTO tlsrpt_failures (policy, result_type, sending_mta_ip, receiving_mx_hostname, "
+          "receiving_ip, "
+          "failure_reason_code, additional_information, failed_sessions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    }
+    StmtPtr& insert_report = impl.insert_report;
+    StmtPtr& insert_policy = impl.insert_policy;
+    StmtPtr& insert_total = impl.insert_total;
+    StmtPtr& insert_failure = impl.insert_failure;
     auto text = [](sqlite3_stmt* stmt, int index, const std::string& value) {
       sqlite3_bind_text(stmt, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
     };
@@ -218,9 +258,13 @@ std::vector<bool> ReportStore::add(const std::vector<const TlsReport*>& reports,
         }
       }
     }
-    impl.exec("COMMIT", "commit to");
+    if (own_transaction) {
+      impl.exec("COMMIT", "commit to");
+    }
   } catch (...) {
-    sqlite3_exec(impl.db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    if (own_transaction) {
+      sqlite3_exec(impl.db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
     throw;
   }
   return added;

@@ -34,9 +34,25 @@ class ReportStore {
   ReportStore(const ReportStore&) = delete;
   ReportStore& operator=(const ReportStore&) = delete;
 
-  /// Stores reports in ONE write transaction; per report true when it was
-  /// new, false when (organization-name, report-id) was already stored.
-  /// `sources[i]` names where report i came from (kept for operators).
+  /// Groups every add() until commit() into one write transaction (BEGIN
+  /// IMMEDIATE), so ingest stores while it still parses. Without commit()
+  /// nothing of it is kept. One at a time.
+  class Batch {
+   public:
+    explicit Batch(ReportStore& store);
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    void commit();
+
+   private:
+    ReportStore& m_store;
+    bool m_done = false;
+  };
+
+  /// Stores reports in ONE write transaction (or the open Batch's); per
+  /// report true when it was new, false when (organization-name, report-id)
+  /// was already stored. `sources[i]` names where report i came from.
   std::vector<bool> add(const std::vector<const TlsReport*>& reports, const std::vector<std::string>& sources,
                         int64_t now_unix);
 
