@@ -43,12 +43,13 @@ bool read_whole_file(const std::string& path, std::string* out, std::string* err
     return false;
   }
   struct stat info {};
-  if (fstat(fd, &info) == 0 && info.st_size > 0) {
-    out->reserve(static_cast<size_t>(info.st_size));
-  }
-  char buffer[65536];
+  size_t expected = fstat(fd, &info) == 0 && info.st_size > 0 ? static_cast<size_t>(info.st_size) : 0;
+  // One read of the size fstat gave is the whole of a regular file; read on
+  // only when it is not (a pipe, a file that grew meanwhile).
+  out->resize(expected > 0 ? expected : 65536);
+  size_t have = 0;
   while (true) {
-    ssize_t got = ::read(fd, buffer, sizeof buffer);
+    ssize_t got = ::read(fd, &(*out)[have], out->size() - have);
     if (got < 0 && errno == EINTR) {
       continue;
     }
@@ -57,11 +58,15 @@ bool read_whole_file(const std::string& path, std::string* out, std::string* err
       ::close(fd);
       return false;
     }
-    if (got == 0) {
+    have += static_cast<size_t>(got);
+    if (got == 0 || (expected > 0 && have == expected)) {
       break;
     }
-    out->append(buffer, static_cast<size_t>(got));
+    if (have == out->size()) {
+      out->resize(out->size() * 2);
+    }
   }
+  out->resize(have);
   ::close(fd);
   return true;
 }
