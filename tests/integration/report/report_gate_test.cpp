@@ -147,4 +147,14 @@ TEST_CASE("promote holds a domain until its TLS-RPT reports pass the gate", "[re
   auto next = s.run("2026-01-22T00:00:04Z", {"promote", "--yes"});
   CHECK(next.exit_code == 3);
   CHECK(next.out.find("TLS-RPT reports cover 0 sessions in this stage") != std::string::npos);
+
+  // The HTML page shows the stage and the next promotion date from the state.
+  std::string page = s.dir.file("reports.html");
+  auto html = s.run("2026-01-22T00:00:05Z", {"report", "show", "--html", page});
+  INFO(html.out << html.err);
+  REQUIRE(html.exit_code == 0);
+  std::string text = read_file(page);
+  CHECK(text.find("<td class=\"stage\">2/3 enforce</td>") != std::string::npos);
+  CHECK(text.find("<td class=\"next-promotion\">2026-01-22T00:00:03Z</td>") != std::string::npos);
+  CHECK(text.find("<svg id=\"chart-" + z + "\"") != std::string::npos);
 }
