@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/report_commands.h"
 #include "provider.h"
 #include "state/state.h"
 #include "util/escape.h"
@@ -108,6 +109,9 @@ int run_cli(int argc, char** argv) {
   check->add_option("--parallel", check_options.parallel, "Domains checked at once")->capture_default_str();
   check->add_flag("--no-smtp", check_options.no_smtp, "Skip the SMTP STARTTLS checks");
 
+  ReportCommands report;
+  add_report_commands(app, report);
+
   for (auto* sub : {validate, render, plan, apply, promote, status, check}) {
     sub->fallthrough();
   }
@@ -150,6 +154,9 @@ int run_cli(int argc, char** argv) {
     }
     if (check->parsed()) {
       return run_check(context, check_options);
+    }
+    if (auto code = report.run(context)) {
+      return *code;
     }
   } catch (const ConfigInvalid&) {
     return k_exit_error;

@@ -3,6 +3,7 @@
 // the engine's events and maps the outcome to exit codes.
 
 #include "cli/commands.h"
+#include "cli/report_commands.h"
 #include "deploy/engine.h"
 #include "deploy/plan_format.h"
 #include "deploy/promotion.h"
@@ -91,16 +92,19 @@ void print_plan(const Context& context, const Deployment& deployment, const std:
 
 /// Confirms and applies a planned deployment; returns the exit code.
 int confirm_and_apply(EngineRun& run, Deployment& deployment, const DeployRequest& request, bool yes,
-                      const char* command) {
+                      const std::string& command) {
   if (!deployment.errors.empty()) {
     print_plan(run.context, deployment);
     std::cerr << command << ": nothing was changed because of the errors above\n";
     return k_exit_error;
   }
-  if (!run.context.json()) {
+  const bool idle = !deployment.has_pending_work();
+  // promote's own lines say why nothing moves; apply shows its plan always.
+  if (!run.context.json() && !(idle && command == "promote" && deployment.blocked.empty() &&
+                               deployment.warnings.empty() && deployment.notices.empty())) {
     std::cout << format_plan_text(deployment);
   }
-  if (!deployment.has_pending_work()) {
+  if (idle) {
     if (run.context.json()) {
       std::cout << format_plan_json(deployment);
     }
@@ -196,7 +200,11 @@ int run_promote(Context& context, const PromoteOptions& options) {
                        std::to_string(candidate.to_stage + 1) + " (mode " + to_string(stage.mode) +
                        ", max_age " + std::to_string(stage.max_age) + ")";
     if (stage.mode == PolicyMode::Enforce) {
-      std::string failure = gates.check(config, *run.state->domain(candidate.domain));
+      const DomainState known = *run.state->domain(candidate.domain);
+      std::string failure = gates.check(config, known);
+      if (failure.empty()) {
+        failure = tlsrpt_gate(config, *run.state, known, now);  // rollout.gates.tlsrpt
+      }
       if (!failure.empty()) {
         std::cout << candidate.domain << ": stays (gate: " << failure << ")\n";
         gate_failures.push_back({candidate.domain, "gate", step, failure});
@@ -211,15 +219,18 @@ int run_promote(Context& context, const PromoteOptions& options) {
   }
 
   Deployment deployment = run.engine.plan(request);
-  deployment.blocked.insert(deployment.blocked.begin(), gate_failures.begin(), gate_failures.end());
+  const int gate_code = gate_failures.empty() ? k_exit_ok : k_exit_guard;
   if (options.dry_run) {
     print_plan(context, deployment);
-    return !deployment.errors.empty() ? k_exit_error : deployment.blocked.empty() ? k_exit_ok : k_exit_guard;
+    return !deployment.errors.empty() ? k_exit_error : deployment.blocked.empty() ? gate_code : k_exit_guard;
   }
   int code = confirm_and_apply(run, deployment, request, options.yes, "promote");
 
   // The gates' verdicts, in the state under the same lock.
   StateStore::Batch batch(*run.state);
+  for (const auto& failure : gate_failures) {
+    run.state->set_gate_status(failure.domain, failure.message);
+  }
   for (const auto& blocked : deployment.blocked) {
     if (run.state->domain(blocked.domain)) {
       run.state->set_gate_status(blocked.domain, blocked.guard + ": " + blocked.message);
@@ -232,7 +243,7 @@ int run_promote(Context& context, const PromoteOptions& options) {
     }
   }
   batch.commit();
-  return code;
+  return code == k_exit_ok ? gate_code : code;
 }
 
 }  // namespace stsctl

@@ -1,4 +1,5 @@
 #include "cli/commands.h"
+#include "cli/report_commands.h"
 #include "deploy/promotion.h"
 #include "rollout/rollout.h"
 #include "state/state.h"
@@ -18,11 +19,12 @@ int run_status(Context& context) {
   const Config& config = context.config();
   auto store = StateStore::open_for_reading(config.state_path);
   const StateStore& state = *store;
+  auto reports = recent_report_summaries(config, context.now());  // TLS-RPT, last 7 days
   nlohmann::json rows = nlohmann::json::array();
   std::ostringstream table;
   table << std::left << std::setw(28) << "DOMAIN" << std::setw(9) << "MODE" << std::setw(10) << "MAX_AGE"
         << std::setw(16) << "ID" << std::setw(8) << "STAGE" << std::setw(22) << "SINCE" << std::setw(22)
-        << "NEXT PROMOTION"
+        << "NEXT PROMOTION" << std::setw(16) << "TLS-RPT 7D"
         << "GATE / NOTE\n";
   for (const auto& domain : config.domains) {
     if (domain.is_alias()) {
@@ -56,11 +58,22 @@ int run_status(Context& context) {
          known->retiring_until ? nlohmann::json(format_rfc3339(*known->retiring_until)) : nlohmann::json()},
         {"last_check",
          known->last_check ? nlohmann::json(format_rfc3339(known->last_check)) : nlohmann::json()}};
+    auto recent = reports.find(domain.name);
+    std::string tlsrpt_text = "-";
+    if (recent != reports.end()) {
+      row["tlsrpt_7d"] = {{"reports", recent->second.reports},
+                          {"sessions", recent->second.sessions()},
+                          {"failed_sessions", recent->second.failed_sessions},
+                          {"failure_rate", recent->second.failure_rate()}};
+      tlsrpt_text = std::to_string(recent->second.sessions()) + " " + format_percent(recent->second.failure_rate());
+    } else {
+      row["tlsrpt_7d"] = nullptr;
+    }
     rows.push_back(row);
     table << std::setw(28) << domain.name << std::setw(9) << to_string(known->mode) << std::setw(10)
           << known->max_age << std::setw(16) << known->policy_id << std::setw(8)
           << stage_label(config, domain, known->stage) << std::setw(22) << format_rfc3339(known->stage_since)
-          << std::setw(22) << (next ? format_rfc3339(*next) : "-") << note << "\n";
+          << std::setw(22) << (next ? format_rfc3339(*next) : "-") << std::setw(16) << tlsrpt_text << note << "\n";
   }
   if (context.json()) {
     std::cout << rows.dump(2) << "\n";

@@ -100,6 +100,12 @@ struct PublishConfig {
   std::map<std::string, std::string> nameserver_addresses;
 };
 
+/// rollout.gates.tlsrpt: {max_failure_rate: 0.01, min_sessions: 100}.
+struct TlsrptGate {
+  double max_failure_rate = 0.01;  // 0..1, failed / (successful + failed)
+  uint64_t min_sessions = 100;     // sessions the reports must cover
+};
+
 /// rollout.gates: checks a domain must pass before it enters an enforce stage.
 struct RolloutGates {
   bool starttls = true;  // every MX host offers STARTTLS with a certificate valid for its name
@@ -108,6 +114,9 @@ struct RolloutGates {
   std::string ca_file;   // absolute path, or empty (system store)
   std::map<std::string, std::string> smtp_connect_to;  // "host[:port]" or ":port" -> "addr[:port]"
   double timeout_seconds = 20;
+  /// rollout.gates.tlsrpt: TLS-RPT reports over the current stage must show
+  /// enough sessions and few enough failures. Absent: no such gate.
+  std::optional<TlsrptGate> tlsrpt;
 };
 
 struct Config {

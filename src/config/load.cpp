@@ -62,7 +62,8 @@ const Keys k_tlsrpt_keys = {"rua"};
 const Keys k_policy_host_keys = {"ipv4", "ipv6", "cname"};
 const Keys k_caa_keys = {"tag", "value", "flags"};
 const Keys k_rollout_keys = {"stages", "gates"};
-const Keys k_gates_keys = {"starttls", "smtp_port", "resolver", "ca_file", "connect_to", "timeout"};
+const Keys k_gates_keys = {"starttls", "smtp_port", "resolver", "ca_file", "connect_to", "timeout", "tlsrpt"};
+const Keys k_tlsrpt_gate_keys = {"max_failure_rate", "min_sessions"};
 const Keys k_stage_keys = {"mode", "max_age", "hold"};
 const Keys k_powerdns_keys = {"type",        "url",     "server_id", "api_key_file",
                               "api_key_env", "ca_file", "timeout",   "notify"};
@@ -357,6 +358,7 @@ class Loader {
   void read_tsig(const Entry& entry, bool allow_md5, TsigConfig* out);
   void read_rollout(const Entry& entry, Config* config);
   void read_gates(const Entry& entry, RolloutGates* gates);
+  void read_tlsrpt_gate(const Entry& entry, RolloutGates* gates);
   void read_publish(const Entry& entry, Config* config);
   void read_propagation(const Entry& entry, PublishConfig* publish);
   void check_provider(const Entry& entry, const std::string& name, const Config& config);
@@ -1538,6 +1540,8 @@ void Loader::read_gates(const Entry& entry, RolloutGates* gates) {
       gates->ca_file = read_path(setting).value_or("");
     } else if (setting.name == "timeout") {
       gates->timeout_seconds = read_timeout(setting).value_or(gates->timeout_seconds);
+    } else if (setting.name == "tlsrpt") {
+      read_tlsrpt_gate(setting, gates);
     } else if (setting.name == "connect_to") {
       auto targets = read_map(setting.value, setting.key.Mark(), setting.path, {},
                               " (like {\"mx.example.net:25\": \"127.0.0.1:2525\"})");
@@ -1567,6 +1571,51 @@ void Loader::read_gates(const Entry& entry, RolloutGates* gates) {
         gates->smtp_connect_to[key] = *value;
       }
     }
+  }
+}
+
+// rollout.gates.tlsrpt: {max_failure_rate: 0.01, min_sessions: 100}
+void Loader::read_tlsrpt_gate(const Entry& entry, RolloutGates* gates) {
+  auto view = read_map(entry.value, entry.key.Mark(), entry.path, k_tlsrpt_gate_keys,
+                       " (like {max_failure_rate: 0.01, min_sessions: 100})");
+  if (!view) {
+    return;
+  }
+  TlsrptGate gate;
+  bool ok = true;
+  for (const Entry& setting : view->entries) {
+    if (setting.name == "max_failure_rate") {
+      const std::string what = "a fraction between 0 and 1 (like 0.01 for 1%)";
+      std::string text = setting.value.IsScalar() ? setting.value.Scalar() : "";
+      char* end = nullptr;
+      double value = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+      if (!setting.value.IsScalar()) {
+        error(value_mark(setting), setting.path, "expected " + what + ", got " + type_name(setting.value));
+        ok = false;
+      } else if (text.empty() || end == nullptr || *end != '\0' || !(value == value)) {
+        error(value_mark(setting), setting.path, "'" + text + "' is not " + what);
+        ok = false;
+      } else if (value < 0 || value > 1) {
+        error(value_mark(setting), setting.path, text + " is out of range: expected " + what);
+        ok = false;
+      } else {
+        gate.max_failure_rate = value;
+      }
+    } else if (setting.name == "min_sessions") {
+      auto value = read_integer(setting.value, value_mark(setting), setting.path,
+                                "a whole number of sessions (0 or more)");
+      if (!value) {
+        ok = false;
+      } else if (*value < 0) {
+        error(value_mark(setting), setting.path, setting.value.Scalar() + " is below 0");
+        ok = false;
+      } else {
+        gate.min_sessions = static_cast<uint64_t>(*value);
+      }
+    }
+  }
+  if (ok) {
+    gates->tlsrpt = gate;
   }
 }
 

@@ -593,3 +593,27 @@ TEST_CASE("a config of thousands of domains loads the same on every core, errors
   CHECK(primary->mx == std::vector<std::string>{"mail.d4999.example"});
   CHECK(primary->policy_host.ipv4 == std::vector<std::string>{"192.0.2.40"});
 }
+
+TEST_CASE("rollout.gates.tlsrpt is absent by default and parses both keys", "[config][load]") {
+  auto defaults =
+      load_ok(std::string(k_minimal) + "rollout:\n  stages:\n    - {mode: enforce, max_age: 86400}\n");
+  CHECK_FALSE(defaults.config.gates.tlsrpt.has_value());
+
+  auto result = load_ok(std::string(k_minimal) + R"(rollout:
+  gates: {tlsrpt: {max_failure_rate: 0.025, min_sessions: 5000}}
+  stages:
+    - {mode: enforce, max_age: 86400}
+)");
+  REQUIRE(result.config.gates.tlsrpt.has_value());
+  CHECK(result.config.gates.tlsrpt->max_failure_rate == 0.025);
+  CHECK(result.config.gates.tlsrpt->min_sessions == 5000);
+
+  auto partial = load_ok(std::string(k_minimal) + R"(rollout:
+  gates: {tlsrpt: {}}
+  stages:
+    - {mode: enforce, max_age: 86400}
+)");
+  REQUIRE(partial.config.gates.tlsrpt.has_value());
+  CHECK(partial.config.gates.tlsrpt->max_failure_rate == 0.01);
+  CHECK(partial.config.gates.tlsrpt->min_sessions == 100);
+}

@@ -1,0 +1,160 @@
+// rollout.gates.tlsrpt end to end: promote with --now against a real
+// PowerDNS and a real nginx (test CA), with reports ingested through the
+// stsctl binary. The domain stays (exit 3) until the reports of its current
+// stage show enough sessions, few failures, and the published policy.
+
+#include "support/nginx_server.h"
+#include "support/pdns_server.h"
+#include "support/support.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+using namespace stsctl::test;
+
+namespace {
+
+struct GateScenario {
+  PdnsServer pdns;
+  std::string zone = PdnsServer::unique_zone("tlsrpt");
+  std::unique_ptr<NginxServer> nginx;
+  TempDir dir{"it-report-gate"};
+  int reports = 0;
+
+  GateScenario() {
+    pdns.create_zone(zone, {{"@", "MX", {"10 mail." + zone + "."}}});
+    nginx = std::make_unique<NginxServer>(std::vector<NginxHost>{{"mta-sts." + zone}});
+    std::string config =
+        "version: 1\ndefaults:\n  provider: pdns\n  ttl: 300\n  policy_host: {ipv4: [192.0.2.40]}\n"
+        "  tlsrpt: {rua: [\"mailto:tlsrpt@" +
+        zone +
+        "\"]}\n"
+        "domains:\n  " +
+        zone + ": {mx: [mail." + zone +
+        "]}\n"
+        "rollout:\n  gates: {starttls: false, tlsrpt: {max_failure_rate: 0.01, min_sessions: 100}}\n"
+        "  stages:\n"
+        "    - {mode: testing, max_age: 86400, hold: 7d}\n"
+        "    - {mode: enforce, max_age: 604800, hold: 14d}\n"
+        "    - {mode: enforce, max_age: 31557600}\n"
+        "providers:\n  pdns: {type: powerdns, url: \"" +
+        pdns.api_url() + "\", api_key_file: \"" + pdns.api_key_file() +
+        "\"}\n"
+        "publish:\n  webroot: \"" +
+        nginx->webroot() + "\"\n  verify: true\n  ca_file: \"" + nginx->ca_file() +
+        "\"\n  connect_to: {\"mta-sts." + zone + ":443\": \"127.0.0.1:" + std::to_string(nginx->port()) +
+        "\"}\n  propagation: {timeout: 0}\n";
+    write_file(dir.file("stsctl.yaml"), config);
+  }
+
+  CommandResult run(const std::string& now, std::vector<std::string> args) {
+    std::vector<std::string> all{"-c", dir.file("stsctl.yaml"), "--now", now};
+    all.insert(all.end(), args.begin(), args.end());
+    return run_stsctl(all);
+  }
+
+  /// Ingests one report for the zone on `day` ("2026-01-03").
+  void ingest(const std::string& day, int ok, int failed, const std::vector<std::string>& policy_string) {
+    nlohmann::json policy{{"policy-type", "sts"}, {"policy-domain", zone}, {"mx-host", {"mail." + zone}}};
+    if (!policy_string.empty()) {
+      policy["policy-string"] = policy_string;
+    }
+    nlohmann::json entry{
+        {"policy", policy},
+        {"summary", {{"total-successful-session-count", ok}, {"total-failure-session-count", failed}}}};
+    if (failed > 0) {
+      entry["failure-details"] = {{{"result-type", "certificate-expired"},
+                                   {"receiving-mx-hostname", "mail." + zone},
+                                   {"failed-session-count", failed}}};
+    }
+    nlohmann::json report{
+        {"organization-name", "Sender " + std::to_string(reports % 2)},
+        {"report-id", "gate-" + std::to_string(++reports)},
+        {"contact-info", nullptr},
+        {"date-range", {{"start-datetime", day + "T00:00:00Z"}, {"end-datetime", day + "T23:59:59Z"}}},
+        {"policies", {entry}}};
+    std::string file = dir.file("report-" + std::to_string(reports) + ".json");
+    write_file(file, report.dump());
+    auto result = run(day + "T23:59:59Z", {"report", "ingest", file});
+    INFO(result.out << result.err);
+    REQUIRE(result.exit_code == 0);
+  }
+
+  std::string dns_id() { return sts_id(pdns.query("_mta-sts." + zone, "TXT")); }
+};
+
+}  // namespace
+
+TEST_CASE("promote holds a domain until its TLS-RPT reports pass the gate", "[report][gate]") {
+  GateScenario s;
+  const std::string& z = s.zone;
+  auto day0 = s.run("2026-01-01T00:00:00Z", {"apply", "--yes"});
+  INFO(day0.out << day0.err);
+  REQUIRE(day0.exit_code == 0);
+  REQUIRE(s.dns_id() == "20260101000000");
+  const std::vector<std::string> published{"version: STSv1", "mode: testing", "mx: mail." + z,
+                                           "max_age: 86400"};
+
+  // Before the stage: ignored however bad. No report in this stage yet.
+  s.ingest("2025-12-20", 10, 500, {});
+  auto none = s.run("2026-01-08T00:00:01Z", {"promote", "--yes"});
+  INFO(none.out << none.err);
+  CHECK(none.exit_code == 3);
+  CHECK(none.out ==
+        z + ": stays (gate: TLS-RPT reports cover 0 sessions in this stage (0 reports), fewer than the "
+            "100 required; ingest more reports (report ingest, report fetch) or wait)\n"
+            "promote: nothing to promote\n");
+  CHECK(s.dns_id() == "20260101000000");
+
+  s.ingest("2026-01-03", 100, 3, {});
+  auto failing = s.run("2026-01-08T00:00:01Z", {"promote", "--yes"});
+  INFO(failing.out << failing.err);
+  CHECK(failing.exit_code == 3);
+  CHECK(failing.out == z + ": stays (gate: TLS-RPT failure rate 2.9% (3 of 103 sessions) is above 1%)\n"
+                           "promote: nothing to promote\n");
+  CHECK(s.dns_id() == "20260101000000");
+
+  auto status = s.run("2026-01-08T00:00:01Z", {"status", "--json"});
+  auto rows = nlohmann::json::parse(status.out);
+  CHECK(rows[0]["tlsrpt_7d"]["sessions"] == 103);
+  CHECK(rows[0]["tlsrpt_7d"]["failed_sessions"] == 3);
+  CHECK(rows[0]["gate"] == "TLS-RPT failure rate 2.9% (3 of 103 sessions) is above 1%");
+  auto table = s.run("2026-01-08T00:00:01Z", {"status"});
+  CHECK(table.out.find("TLS-RPT 7D") != std::string::npos);
+  CHECK(table.out.find("103 2.9%") != std::string::npos);
+
+  // Enough clean sessions, but senders report only a policy that is not the published one.
+  s.ingest("2026-01-04", 2000, 0, {"version: STSv1", "mode: testing", "mx: old-mail." + z, "max_age: 86400"});
+  auto stale = s.run("2026-01-08T00:00:02Z", {"promote", "--yes"});
+  INFO(stale.out << stale.err);
+  CHECK(stale.exit_code == 3);
+  CHECK(stale.out == z + ": stays (gate: TLS-RPT reports in this stage show 1 policy-string and none is the "
+                         "policy published now; senders have not seen it yet)\n"
+                         "promote: nothing to promote\n");
+
+  // A sender reports the published policy: the gate passes and the domain moves on.
+  s.ingest("2026-01-05", 500, 0, published);
+  auto dry = s.run("2026-01-08T00:00:03Z", {"promote", "--dry-run"});
+  CHECK(dry.exit_code == 0);
+  CHECK(s.dns_id() == "20260101000000");
+  auto pass = s.run("2026-01-08T00:00:03Z", {"promote", "--yes"});
+  INFO(pass.out << pass.err);
+  CHECK(pass.exit_code == 0);
+  CHECK(pass.out.find(z + ": stage 1 -> 2 (mode enforce, max_age 604800)") != std::string::npos);
+  CHECK(s.dns_id() == "20260108000003");
+
+  // The next stage starts with no reports of its own: held again at day 22.
+  auto next = s.run("2026-01-22T00:00:04Z", {"promote", "--yes"});
+  CHECK(next.exit_code == 3);
+  CHECK(next.out.find("TLS-RPT reports cover 0 sessions in this stage") != std::string::npos);
+
+  // The HTML page shows the stage and the next promotion date from the state.
+  std::string page = s.dir.file("reports.html");
+  auto html = s.run("2026-01-22T00:00:05Z", {"report", "show", "--html", page});
+  INFO(html.out << html.err);
+  REQUIRE(html.exit_code == 0);
+  std::string text = read_file(page);
+  CHECK(text.find("<td class=\"stage\">2/3 enforce</td>") != std::string::npos);
+  CHECK(text.find("<td class=\"next-promotion\">2026-01-22T00:00:03Z</td>") != std::string::npos);
+  CHECK(text.find("<svg id=\"chart-" + z + "\"") != std::string::npos);
+}
