@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/generate.h"
 #include "provider.h"
 #include "state/state.h"
 
@@ -107,6 +108,9 @@ int run_cli(int argc, char** argv) {
     sub->fallthrough();
   }
 
+  if (auto code = run_generator(app, argc, argv)) {
+    return *code;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -260,7 +260,7 @@ int run_render_web(Context& context, const std::string& server, const std::strin
   }
   std::string text;
   try {
-    text = render_web_config(server, input, templates_dir.empty() ? STSCTL_TEMPLATES_DIR : templates_dir);
+    text = render_web_config(server, input, templates_dir);
   } catch (const std::invalid_argument& error) {
     throw CliError(std::string("render web: ") + error.what());
   }

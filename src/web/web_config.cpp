@@ -3,6 +3,7 @@
 #include <kainjow/mustache.hpp>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -101,6 +102,16 @@ const std::vector<std::string>& web_servers() {
 std::string default_templates_dir() {
   if (const char* dir = std::getenv("STSCTL_TEMPLATES_DIR"); dir != nullptr && *dir != '\0') {
     return dir;
+  }
+  // Installed as PREFIX/bin/stsctl (the .deb: /usr/bin): the templates are in
+  // PREFIX/share/stsctl/templates. A build tree uses the source tree's.
+  std::error_code error;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    auto installed = exe.parent_path().parent_path() / "share/stsctl/templates";
+    if (exe.parent_path().filename() == "bin" && std::filesystem::is_directory(installed, error)) {
+      return installed.string();
+    }
   }
   return STSCTL_TEMPLATES_DIR;
 }

@@ -49,8 +49,9 @@ const std::vector<std::string>& web_servers();
 std::string render_web_config(const std::string& server, const WebConfigInput& input,
                               const std::string& templates_dir = "");
 
-/// $STSCTL_TEMPLATES_DIR when set in the environment, else the compiled-in
-/// source-tree templates/ directory.
+/// $STSCTL_TEMPLATES_DIR when set in the environment; else PREFIX/share/stsctl/templates
+/// when the program runs as PREFIX/bin/stsctl and that directory exists (an
+/// installed package); else the compiled-in source-tree templates/ directory.
 std::string default_templates_dir();
 
 }  // namespace stsctl
