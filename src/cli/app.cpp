@@ -61,6 +61,12 @@ int run_cli(int argc, char** argv) {
   render_web->add_option("--templates", templates_dir, "Directory with your own *.mustache templates");
   render_web->add_option("-o,--output", web_output, "Write to this file instead of stdout");
 
+  std::string acme_client;
+  auto* render_acme = render->add_subcommand("acme", "The mta-sts names each certificate needs, for an ACME client");
+  render_acme->add_option("--client", acme_client, "certbot | dehydrated | acme-client | lego | mailcow")
+      ->required()
+      ->check(CLI::IsMember({"certbot", "dehydrated", "acme-client", "lego", "mailcow"}));
+
   auto* plan = app.add_subcommand("plan", "Show what apply would change, per zone");
   std::string plan_format = "text";
   bool detailed_exitcode = false;
@@ -104,7 +110,7 @@ int run_cli(int argc, char** argv) {
   for (auto* sub : {validate, render, plan, apply, promote, status, check}) {
     sub->fallthrough();
   }
-  for (auto* sub : {render_zone, render_policy, render_web}) {
+  for (auto* sub : {render_zone, render_policy, render_web, render_acme}) {
     sub->fallthrough();
   }
 
@@ -130,6 +136,9 @@ int run_cli(int argc, char** argv) {
     }
     if (render_web->parsed()) {
       return run_render_web(context, web_server, templates_dir, web_output);
+    }
+    if (render_acme->parsed()) {
+      return run_render_acme(context, acme_client);
     }
     if (plan->parsed()) {
       return run_plan(context, plan_format, detailed_exitcode);

@@ -8,6 +8,7 @@
 #include "rollout/rollout.h"
 #include "state/state.h"
 #include "util/parallel.h"
+#include "web/acme.h"
 #include "web/web_config.h"
 #include "zone/zone_writer.h"
 
@@ -273,6 +274,19 @@ int run_render_web(Context& context, const std::string& server, const std::strin
       throw CliError(std::string("render web: ") + error.what());
     }
     std::cerr << "wrote " << output_file << "\n";
+  }
+  return k_exit_ok;
+}
+
+int run_render_acme(Context& context, const std::string& client) {
+  std::vector<std::string> hosts;
+  for (const auto& domain : context.config().domains) {
+    hosts.push_back("mta-sts." + domain.name);
+  }
+  try {
+    std::cout << render_acme(client, hosts);
+  } catch (const std::invalid_argument& error) {
+    throw CliError(std::string("render acme: ") + error.what());
   }
   return k_exit_ok;
 }

@@ -87,7 +87,7 @@ TEST_CASE("man pages render with groff -ww without a warning") {
 TEST_CASE("stsctl(1) documents every command and every option --help shows") {
   std::string page = generated({"__manpage", "stsctl"});
   const std::vector<std::vector<std::string>> commands = {
-      {},       {"validate"}, {"render", "zone"}, {"render", "policy"}, {"render", "web"},
+      {},       {"validate"}, {"render", "zone"}, {"render", "policy"}, {"render", "web"}, {"render", "acme"},
       {"plan"}, {"apply"},    {"promote"},        {"status"},           {"check"}};
   for (const auto& command : commands) {
     std::string name = "stsctl";
@@ -138,7 +138,7 @@ TEST_CASE("bash completion completes commands, options, values and configured do
 
   CHECK(bash_completions(script, "stsctl ''") == "validate\nrender\nplan\napply\npromote\nstatus\ncheck\n");
   CHECK(bash_completions(script, "stsctl re") == "render\n");
-  CHECK(bash_completions(script, "stsctl render ''") == "zone\npolicy\nweb\n");
+  CHECK(bash_completions(script, "stsctl render ''") == "zone\npolicy\nweb\nacme\n");
   CHECK(bash_completions(script, "stsctl render web --server ''") == "nginx\napache\nopenbsd-httpd\ncaddy\n");
   CHECK(bash_completions(script, "stsctl plan --format m") == "markdown\n");
   CHECK(bash_completions(script, "stsctl plan --det") == "--detailed-exitcode\n");
