@@ -60,9 +60,17 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::IsMember({"nginx", "apache", "openbsd-httpd", "caddy"}));
   render_web->add_option("--templates", templates_dir, "Directory with your own *.mustache templates");
   render_web->add_option("-o,--output", web_output, "Write to this file instead of stdout");
+  WebOptions web_options;
+  render_web->add_flag("--http-only", web_options.http_only,
+                       "Only port 80 (ACME challenges): the config to get the first certificates with");
+  render_web
+      ->add_option("--acme-root", web_options.acme_root,
+                   "Web root of ACME http-01 challenges (certbot --webroot -w)")
+      ->capture_default_str();
 
   std::string acme_client;
-  auto* render_acme = render->add_subcommand("acme", "The mta-sts names each certificate needs, for an ACME client");
+  auto* render_acme =
+      render->add_subcommand("acme", "The mta-sts names each certificate needs, for an ACME client");
   render_acme->add_option("--client", acme_client, "certbot | dehydrated | acme-client | lego | mailcow")
       ->required()
       ->check(CLI::IsMember({"certbot", "dehydrated", "acme-client", "lego", "mailcow"}));
@@ -135,7 +143,7 @@ int run_cli(int argc, char** argv) {
       return run_render_policy(context, policy_dir);
     }
     if (render_web->parsed()) {
-      return run_render_web(context, web_server, templates_dir, web_output);
+      return run_render_web(context, web_server, templates_dir, web_output, web_options);
     }
     if (render_acme->parsed()) {
       return run_render_acme(context, acme_client);

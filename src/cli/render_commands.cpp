@@ -247,10 +247,12 @@ int run_render_policy(Context& context, const std::string& output_dir) {
 }
 
 int run_render_web(Context& context, const std::string& server, const std::string& templates_dir,
-                   const std::string& output_file) {
+                   const std::string& output_file, const WebOptions& options) {
   const Config& config = context.config();
   WebConfigInput input;
   input.webroot = config.publish.webroot.empty() ? "/var/www/mta-sts" : config.publish.webroot;
+  input.acme_root = options.acme_root;
+  input.http_only = options.http_only;
   for (const auto& domain : config.domains) {
     WebHost host;
     host.host = "mta-sts." + domain.name;

@@ -14,7 +14,7 @@ std::string render_acme(const std::string& client, const std::vector<std::string
   if (client == "certbot") {
     out = "# certbot: one certificate per MTA-STS policy host, in /etc/letsencrypt/live/<host>/\n";
     for (const auto& host : hosts) {
-      out += "certbot certonly --cert-name " + host + " -d " + host + "\n";
+      out += "certbot certonly --webroot -w /var/www/acme --cert-name " + host + " -d " + host + "\n";
     }
   } else if (client == "dehydrated") {
     out = "# dehydrated domains.txt: one certificate per MTA-STS policy host\n";

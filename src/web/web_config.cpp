@@ -183,6 +183,11 @@ std::string render_web_config(const std::string& server, const WebConfigInput& i
   mustache::data data;
   data.set("hosts", hosts);
   data.set("webroot", webroot);
+  std::string acme_root = trim_slashes(input.acme_root);
+  check_value("ACME web root", acme_root);
+  data.set("acme_root", acme_root);
+  data.set("openbsd_acme_root", openbsd_path(acme_root));
+  data.set("http_only", input.http_only);
   data.set("https_port", https_port);
   data.set("http_port", http_port);
   data.set("any_address", any_address);
