@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/conventions.h"
 #include "cli/generate.h"
 #include "provider.h"
 #include "state/state.h"
@@ -125,10 +126,13 @@ int run_cli(int argc, char** argv) {
   if (auto code = run_generator(app, argc, argv)) {
     return *code;
   }
+  if (auto code = run_help_command(app, argc, argv)) {
+    return *code;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    return handle_parse_error(app, error, argc, argv);
   }
 
   Context context(global);

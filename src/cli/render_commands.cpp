@@ -50,6 +50,12 @@ std::vector<DomainPolicy> current_policies(const Config& config, const StateStor
   });
 }
 
+/// "1 alias", "2 aliases", "0 domains".
+std::string count_of(size_t count, const std::string& noun) {
+  std::string plural = noun.back() == 's' ? noun + "es" : noun + "s";
+  return std::to_string(count) + " " + (count == 1 ? noun : plural);
+}
+
 }  // namespace
 
 int run_validate(Context& context) {
@@ -66,8 +72,9 @@ int run_validate(Context& context) {
                        {"providers", config.providers.size()}};
     std::cout << out.dump() << "\n";
   } else {
-    std::cout << context.options().config_path << ": ok (" << config.domains.size() << " domains, " << aliases
-              << " aliases, " << config.providers.size() << " providers)\n";
+    std::cout << context.options().config_path << ": ok (" << count_of(config.domains.size(), "domain")
+              << ", " << count_of(aliases, "alias") << ", " << count_of(config.providers.size(), "provider")
+              << ")\n";
   }
   return k_exit_ok;
 }

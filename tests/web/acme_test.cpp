@@ -24,6 +24,7 @@ TEST_CASE("render acme refuses an unknown client") {
   auto result = test::run_stsctl({"-c", test::source_path("tests/web/golden/acme/stsctl.yaml"), "render",
                                   "acme", "--client", "acme.sh"});
   CHECK(result.exit_code != 0);
-  CHECK(result.err.find("--client: acme.sh not in {certbot,dehydrated,acme-client,lego,mailcow}") !=
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find("stsctl: --client: acme.sh not in {certbot,dehydrated,acme-client,lego,mailcow}") !=
         std::string::npos);
 }
