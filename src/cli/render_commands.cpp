@@ -1,4 +1,5 @@
 #include "cli/commands.h"
+#include "cli/file_warnings.h"
 #include "config/load.h"
 #include "deploy/deployment.h"
 #include "publish/atomic_file.h"
@@ -63,6 +64,9 @@ int run_validate(Context& context) {
   size_t aliases = 0;
   for (const auto& domain : config.domains) {
     aliases += domain.is_alias() ? 1 : 0;
+  }
+  for (const auto& warning : referenced_file_warnings(config)) {
+    std::cerr << format_diagnostic(warning) << "\n";
   }
   if (context.json()) {
     nlohmann::json out{{"valid", true},
