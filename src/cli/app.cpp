@@ -4,6 +4,7 @@
 #include "cli/context.h"
 #include "cli/conventions.h"
 #include "cli/generate.h"
+#include "cli/terminal.h"
 #include "provider.h"
 #include "state/state.h"
 
@@ -44,6 +45,7 @@ int run_cli(int argc, char** argv) {
   app.set_version_flag("--version", "stsctl 0.1.0");
   GlobalOptions global;
   add_global_options(app, global);
+  add_terminal_options(app, global);
 
   auto* validate = app.add_subcommand("validate", "Parse and check the config (no network)");
 

@@ -25,6 +25,8 @@ struct GlobalOptions {
   bool json = false;
   std::string now_text;  // --now
   int verbosity = 0;
+  bool no_color = false;  // --no-color
+  bool quiet = false;     // -q/--quiet
 };
 
 class Context {

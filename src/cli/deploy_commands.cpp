@@ -3,6 +3,7 @@
 // the engine's events and maps the outcome to exit codes.
 
 #include "cli/commands.h"
+#include "cli/terminal.h"
 #include "deploy/engine.h"
 #include "deploy/plan_format.h"
 #include "deploy/promotion.h"
@@ -20,9 +21,14 @@ namespace {
 /// Engine events on stderr (stdout stays for the plan and --json).
 class StderrSink : public EventSink {
  public:
+  explicit StderrSink(const GlobalOptions& options) : m_quiet(options.quiet), m_progress(options) {}
   void emit(Kind kind, const std::string& text) override {
     switch (kind) {
       case Kind::Info:
+        if (!m_quiet) {
+          std::cerr << text << "\n";
+        }
+        break;
       case Kind::Blocked:
         std::cerr << text << "\n";
         break;
@@ -33,21 +39,35 @@ class StderrSink : public EventSink {
         std::cerr << "error: " << text << "\n";
         break;
       case Kind::Progress:
-        if (isatty(STDERR_FILENO)) {
-          std::cerr << "\r" << text << std::flush;
-          m_progress_shown = true;
-        }
+        progress(text);
         return;
-    }
-  }
-  ~StderrSink() override {
-    if (m_progress_shown) {
-      std::cerr << "\n";
     }
   }
 
  private:
-  bool m_progress_shown = false;
+  /// The engine's progress texts end in "done/total": shown with rate and
+  /// time left on a terminal after a second (ProgressLine).
+  void progress(const std::string& text) {
+    auto slash = text.rfind('/');
+    auto space = text.rfind(' ', slash);
+    if (slash == std::string::npos || space == std::string::npos) {
+      return;
+    }
+    try {
+      size_t done = std::stoul(text.substr(space + 1, slash - space - 1));
+      size_t total = std::stoul(text.substr(slash + 1));
+      std::string label = text.substr(0, space);
+      if (!label.empty() && label.back() == ':') {
+        label.pop_back();
+      }
+      m_progress.update(label, done, total);
+    } catch (const std::exception&) {
+      // Not a count: nothing to show.
+    }
+  }
+
+  bool m_quiet;
+  ProgressLine m_progress;
 };
 
 /// Everything one run of the engine needs, made once per run.
@@ -73,6 +93,7 @@ struct EngineRun {
                     });
                   }),
         web(config),
+        sink(run_context.options()),
         engine(config, DeployEnvironment{*state, providers, web, sink, run_context.now(),
                                          static_cast<int64_t>(std::time(nullptr))}) {}
 };

@@ -142,7 +142,7 @@ TEST_CASE("bash completion completes commands, options, values and configured do
   CHECK(bash_completions(script, "stsctl render web --server ''") == "nginx\napache\nopenbsd-httpd\ncaddy\n");
   CHECK(bash_completions(script, "stsctl plan --format m") == "markdown\n");
   CHECK(bash_completions(script, "stsctl plan --det") == "--detailed-exitcode\n");
-  CHECK(bash_completions(script, "stsctl check --no") == "--no-smtp\n--now\n");
+  CHECK(bash_completions(script, "stsctl check --no") == "--no-smtp\n--now\n--no-color\n");
   CHECK(bash_completions(script, "stsctl -c " + config + " check ''") ==
         "example.net\nexample.org\nother.example\n");
   CHECK(bash_completions(script, "stsctl --config " + config + " check ex") == "example.net\nexample.org\n");
