@@ -6,7 +6,6 @@
 //   stsctl __completion bash|zsh|fish     a completion script
 //   stsctl __reference                    the README's config reference (Markdown)
 //   stsctl __schema                       the JSON Schema of stsctl.yaml (stsctl.schema.json)
-//   stsctl __schema                       the JSON Schema of stsctl.yaml (stsctl.schema.json)
 //   stsctl __domains [CONFIG]             configured domain names (for completion)
 
 #include <optional>
