@@ -1,4 +1,5 @@
 #include "cli/commands.h"
+#include "cli/terminal.h"
 #include "deploy/promotion.h"
 #include "rollout/rollout.h"
 #include "state/state.h"
@@ -19,21 +20,18 @@ int run_status(Context& context) {
   auto store = StateStore::open_for_reading(config.state_path);
   const StateStore& state = *store;
   nlohmann::json rows = nlohmann::json::array();
-  std::ostringstream table;
-  table << std::left << std::setw(28) << "DOMAIN" << std::setw(9) << "MODE" << std::setw(10) << "MAX_AGE"
-        << std::setw(16) << "ID" << std::setw(8) << "STAGE" << std::setw(22) << "SINCE" << std::setw(22)
-        << "NEXT PROMOTION"
-        << "GATE / NOTE\n";
+  std::vector<std::vector<std::string>> table{
+      {"DOMAIN", "MODE", "MAX_AGE", "ID", "STAGE", "SINCE", "NEXT PROMOTION", "GATE / NOTE"}};
   for (const auto& domain : config.domains) {
     if (domain.is_alias()) {
       rows.push_back({{"domain", domain.name}, {"alias_of", domain.alias_of}});
-      table << std::setw(28) << domain.name << "alias of " << domain.alias_of << "\n";
+      table.push_back({domain.name, "alias of " + domain.alias_of});
       continue;
     }
     auto known = state.domain(domain.name);
     if (!known) {
       rows.push_back({{"domain", domain.name}, {"published", false}});
-      table << std::setw(28) << domain.name << "not published yet (run apply)\n";
+      table.push_back({domain.name, "not published yet (run apply)"});
       continue;
     }
     auto next = next_promotion_at(config, domain, known->stage, known->stage_since);
@@ -57,15 +55,14 @@ int run_status(Context& context) {
         {"last_check",
          known->last_check ? nlohmann::json(format_rfc3339(known->last_check)) : nlohmann::json()}};
     rows.push_back(row);
-    table << std::setw(28) << domain.name << std::setw(9) << to_string(known->mode) << std::setw(10)
-          << known->max_age << std::setw(16) << known->policy_id << std::setw(8)
-          << stage_label(config, domain, known->stage) << std::setw(22) << format_rfc3339(known->stage_since)
-          << std::setw(22) << (next ? format_rfc3339(*next) : "-") << note << "\n";
+    table.push_back({domain.name, to_string(known->mode), std::to_string(known->max_age),
+                     single_line(known->policy_id), single_line(stage_label(config, domain, known->stage)),
+                     format_rfc3339(known->stage_since), next ? format_rfc3339(*next) : "-", single_line(note)});
   }
   if (context.json()) {
     std::cout << rows.dump(2) << "\n";
   } else {
-    std::cout << table.str();
+    std::cout << format_columns(table);
   }
   return k_exit_ok;
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -62,6 +63,49 @@ void ProgressLine::finish() {
     std::cerr << "\r\033[K" << std::flush;
     m_shown = false;
   }
+}
+
+/// A cell on one line: control characters (a newline in a gate note) become spaces.
+std::string single_line(std::string text) {
+  for (auto& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      c = ' ';
+    }
+  }
+  return text;
+}
+
+/// Columns as wide as their widest cell plus two spaces, so no content runs
+/// into the next column. A row with two cells is a name and a note that
+/// spans the rest of the line (and does not widen the columns).
+std::string format_columns(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    if (row.size() <= 2 && &row != &rows.front()) {
+      widths.resize(std::max<size_t>(widths.size(), 1));
+      widths[0] = std::max(widths[0], row[0].size());
+      continue;
+    }
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) {
+        line += std::string(widths[i] - row[i].size() + 2, ' ');
+      }
+    }
+    while (!line.empty() && line.back() == ' ') {
+      line.pop_back();
+    }
+    out += line + "\n";
+  }
+  return out;
 }
 
 }  // namespace stsctl

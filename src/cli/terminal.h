@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -27,6 +28,14 @@ std::string format_progress(const std::string& label, size_t done, size_t total,
 /// A line on stderr rewritten in place. Shown only on a terminal, without
 /// --quiet, once a second has passed since construction, at most 10 times a
 /// second; cleared by finish() or destruction.
+/// `text` on one line: control characters (a newline in a note) become spaces.
+std::string single_line(std::string text);
+
+/// A table whose columns are as wide as their widest cell plus two spaces, so
+/// no content runs into the next column. A row of two cells is a name and a
+/// note spanning the rest of the line. Lines end without trailing spaces.
+std::string format_columns(const std::vector<std::vector<std::string>>& rows);
+
 class ProgressLine {
  public:
   explicit ProgressLine(const GlobalOptions& options);

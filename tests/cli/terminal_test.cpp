@@ -46,3 +46,17 @@ TEST_CASE("colour only on a terminal, never with NO_COLOR or --no-color; progres
   CHECK_FALSE(has_colour(piped.out));
   CHECK(piped.err.find("check dns") == std::string::npos);
 }
+
+TEST_CASE("status table columns stay apart for any content") {
+  std::vector<std::vector<std::string>> rows{
+      {"DOMAIN", "MODE", "ID", "NOTE"},
+      {"a-very-long-subdomain.of-a-mail-domain.example", "enforce", "20260101000000", "ok"},
+      {"b.example", "testing", "x", single_line("line one\nline two\ttab")},
+      {"alias.example", "alias of b.example"},
+  };
+  CHECK(format_columns(rows) ==
+        "DOMAIN                                          MODE     ID              NOTE\n"
+        "a-very-long-subdomain.of-a-mail-domain.example  enforce  20260101000000  ok\n"
+        "b.example                                       testing  x               line one line two tab\n"
+        "alias.example                                   alias of b.example\n");
+}
