@@ -468,6 +468,9 @@ CheckReport run_checks(const CheckOptions& options, const std::vector<CheckTarge
       o.mx = p.mx.get();
       o.host_a = p.a.get();
       o.host_aaaa = p.aaaa.get();
+      if (options.progress) {
+        options.progress("dns", i + 1, targets.size());
+      }
     }
   }
 
@@ -479,6 +482,9 @@ CheckReport run_checks(const CheckOptions& options, const std::vector<CheckTarge
   std::vector<FetchResult> fetched = fetch_policies(domains, options.fetch, options.https_parallel);
   for (size_t i = 0; i < targets.size() && i < fetched.size(); ++i) {
     observed[i].fetch = fetched[i];
+  }
+  if (options.progress) {
+    options.progress("https", targets.size(), targets.size());
   }
 
   // Phase 3: SMTP STARTTLS, each MX host probed once even when shared.

@@ -11,6 +11,7 @@
 #include "check/smtp_starttls.h"
 #include "net/https_fetch.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ struct CheckOptions {
   SmtpOptions smtp_options;
   int smtp_parallel = 16;
   int expiry_warn_days = 14;
+  /// Called from the calling thread as work completes: phase ("dns", "https",
+  /// "smtp"), domains (or MX hosts) done, and their total. May be empty.
+  std::function<void(const std::string& phase, size_t done, size_t total)> progress;
 };
 
 struct DomainReport {

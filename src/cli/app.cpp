@@ -2,7 +2,10 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/conventions.h"
+#include "cli/generate.h"
 #include "cli/report_commands.h"
+#include "cli/terminal.h"
 #include "provider.h"
 #include "state/state.h"
 #include "util/escape.h"
@@ -51,6 +54,7 @@ int run_cli(int argc, char** argv) {
   app.set_version_flag("--version", "stsctl 0.1.0");
   GlobalOptions global;
   add_global_options(app, global);
+  add_terminal_options(app, global);
 
   auto* validate = app.add_subcommand("validate", "Parse and check the config (no network)");
 
@@ -68,6 +72,20 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::IsMember({"nginx", "apache", "openbsd-httpd", "caddy"}));
   render_web->add_option("--templates", templates_dir, "Directory with your own *.mustache templates");
   render_web->add_option("-o,--output", web_output, "Write to this file instead of stdout");
+  WebOptions web_options;
+  render_web->add_flag("--http-only", web_options.http_only,
+                       "Only port 80 (ACME challenges): the config to get the first certificates with");
+  render_web
+      ->add_option("--acme-root", web_options.acme_root,
+                   "Web root of ACME http-01 challenges (certbot --webroot -w)")
+      ->capture_default_str();
+
+  std::string acme_client;
+  auto* render_acme =
+      render->add_subcommand("acme", "The mta-sts names each certificate needs, for an ACME client");
+  render_acme->add_option("--client", acme_client, "certbot | dehydrated | acme-client | lego | mailcow")
+      ->required()
+      ->check(CLI::IsMember({"certbot", "dehydrated", "acme-client", "lego", "mailcow"}));
 
   auto* plan = app.add_subcommand("plan", "Show what apply would change, per zone");
   std::string plan_format = "text";
@@ -115,14 +133,20 @@ int run_cli(int argc, char** argv) {
   for (auto* sub : {validate, render, plan, apply, promote, status, check}) {
     sub->fallthrough();
   }
-  for (auto* sub : {render_zone, render_policy, render_web}) {
+  for (auto* sub : {render_zone, render_policy, render_web, render_acme}) {
     sub->fallthrough();
   }
 
+  if (auto code = run_generator(app, argc, argv)) {
+    return *code;
+  }
+  if (auto code = run_help_command(app, argc, argv)) {
+    return *code;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    return handle_parse_error(app, error, argc, argv);
   }
 
   Context context(global);
@@ -138,7 +162,10 @@ int run_cli(int argc, char** argv) {
       return run_render_policy(context, policy_dir);
     }
     if (render_web->parsed()) {
-      return run_render_web(context, web_server, templates_dir, web_output);
+      return run_render_web(context, web_server, templates_dir, web_output, web_options);
+    }
+    if (render_acme->parsed()) {
+      return run_render_acme(context, acme_client);
     }
     if (plan->parsed()) {
       return run_plan(context, plan_format, detailed_exitcode);

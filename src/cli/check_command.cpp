@@ -1,5 +1,6 @@
 #include "check/checker.h"
 #include "cli/commands.h"
+#include "cli/terminal.h"
 #include "dns/name.h"
 #include "records/desired.h"
 #include "rollout/rollout.h"
@@ -95,12 +96,14 @@ int run_check(Context& context, const CheckCommandOptions& command_options) {
   check_options.smtp_options.connect_to = check_options.fetch.connect_to;
   check_options.smtp_options.timeout_seconds = options.timeout_seconds;
 
-  if (isatty(STDERR_FILENO) && targets.size() > 20) {
-    std::cerr << "checking " << targets.size() << " domains...\n";
-  }
+  ProgressLine progress(context.options());
+  check_options.progress = [&](const std::string& phase, size_t done, size_t total) {
+    progress.update("check " + phase, done, total);
+  };
   CheckReport report;
   try {
     report = run_checks(check_options, targets);
+    progress.finish();
   } catch (const std::invalid_argument& error) {
     throw CliError(std::string("check: ") + error.what());
   }
@@ -121,7 +124,7 @@ int run_check(Context& context, const CheckCommandOptions& command_options) {
   if (context.json()) {
     std::cout << check_report_json(report);
   } else {
-    std::cout << format_check_table(report, isatty(STDOUT_FILENO) != 0);
+    std::cout << format_check_table(report, use_color(context.options(), STDOUT_FILENO));
   }
   return check_exit_code(report);
 }

@@ -11,8 +11,14 @@ namespace stsctl {
 int run_validate(Context& context);
 int run_render_zone(Context& context, const std::string& output_dir);
 int run_render_policy(Context& context, const std::string& output_dir);
+struct WebOptions {
+  bool http_only = false;
+  std::string acme_root = "/var/www/acme";
+};
 int run_render_web(Context& context, const std::string& server, const std::string& templates_dir,
-                   const std::string& output_file);
+                   const std::string& output_file, const WebOptions& options = {});
+/// `render acme --client C`: the mta-sts host names, in the client's format.
+int run_render_acme(Context& context, const std::string& client);
 int run_status(Context& context);
 
 /// `plan`: exit 2 with detailed_exitcode when there is work, 3 when a guard blocks.

@@ -30,6 +30,8 @@ struct GlobalOptions {
   int verbosity = 0;
   std::string deadline_text;      // --deadline, like "5m"
   double deadline_seconds = 300;  // from --deadline once check_options() ran
+  bool no_color = false;          // --no-color
+  bool quiet = false;             // -q/--quiet
 };
 
 class Context {

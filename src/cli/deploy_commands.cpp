@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/report_commands.h"
+#include "cli/terminal.h"
 #include "deploy/engine.h"
 #include "deploy/plan_format.h"
 #include "deploy/promotion.h"
@@ -21,9 +22,14 @@ namespace {
 /// Engine events on stderr (stdout stays for the plan and --json).
 class StderrSink : public EventSink {
  public:
+  explicit StderrSink(const GlobalOptions& options) : m_quiet(options.quiet), m_progress(options) {}
   void emit(Kind kind, const std::string& text) override {
     switch (kind) {
       case Kind::Info:
+        if (!m_quiet) {
+          std::cerr << text << "\n";
+        }
+        break;
       case Kind::Blocked:
         std::cerr << text << "\n";
         break;
@@ -34,21 +40,35 @@ class StderrSink : public EventSink {
         std::cerr << "error: " << text << "\n";
         break;
       case Kind::Progress:
-        if (isatty(STDERR_FILENO)) {
-          std::cerr << "\r" << text << std::flush;
-          m_progress_shown = true;
-        }
+        progress(text);
         return;
-    }
-  }
-  ~StderrSink() override {
-    if (m_progress_shown) {
-      std::cerr << "\n";
     }
   }
 
  private:
-  bool m_progress_shown = false;
+  /// The engine's progress texts end in "done/total": shown with rate and
+  /// time left on a terminal after a second (ProgressLine).
+  void progress(const std::string& text) {
+    auto slash = text.rfind('/');
+    auto space = text.rfind(' ', slash);
+    if (slash == std::string::npos || space == std::string::npos) {
+      return;
+    }
+    try {
+      size_t done = std::stoul(text.substr(space + 1, slash - space - 1));
+      size_t total = std::stoul(text.substr(slash + 1));
+      std::string label = text.substr(0, space);
+      if (!label.empty() && label.back() == ':') {
+        label.pop_back();
+      }
+      m_progress.update(label, done, total);
+    } catch (const std::exception&) {
+      // Not a count: nothing to show.
+    }
+  }
+
+  bool m_quiet;
+  ProgressLine m_progress;
 };
 
 /// Everything one run of the engine needs, made once per run.
@@ -66,7 +86,8 @@ struct EngineRun {
         config(run_context.config()),
         state(std::move(store)),
         providers(config,
-                  [verbose = run_context.verbose(), limits = run_context.call_limits()](const ProviderConfig& provider) {
+                  [verbose = run_context.verbose(),
+                   limits = run_context.call_limits()](const ProviderConfig& provider) {
                     auto made = make_provider(provider, [verbose](const std::string& line) {
                       if (verbose || line.rfind("warning:", 0) == 0) {
                         std::cerr << line << "\n";
@@ -76,6 +97,7 @@ struct EngineRun {
                     return made;
                   }),
         web(config),
+        sink(run_context.options()),
         engine(config, DeployEnvironment{*state, providers, web, sink, run_context.now(),
                                          static_cast<int64_t>(std::time(nullptr))}) {}
 };

@@ -1,4 +1,5 @@
 #include "cli/commands.h"
+#include "cli/file_warnings.h"
 #include "config/load.h"
 #include "config/values.h"
 #include "deploy/deployment.h"
@@ -10,8 +11,11 @@
 #include "state/state.h"
 #include "util/escape.h"
 #include "util/parallel.h"
+#include "web/acme.h"
 #include "web/web_config.h"
 #include "zone/zone_writer.h"
+
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -63,6 +67,10 @@ std::vector<Diagnostic> check_tsig_secret_files(const Config& config) {
     if (provider.type != "rfc2136" || path.empty()) {
       continue;
     }
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+      continue;  // missing, or not a file: validate's file warnings say so
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
       continue;
@@ -84,6 +92,12 @@ std::vector<Diagnostic> check_tsig_secret_files(const Config& config) {
     }
   }
   return problems;
+}
+
+/// "1 alias", "2 aliases", "0 domains".
+std::string count_of(size_t count, const std::string& noun) {
+  std::string plural = noun.back() == 's' ? noun + "es" : noun + "s";
+  return std::to_string(count) + " " + (count == 1 ? noun : plural);
 }
 
 }  // namespace
@@ -108,6 +122,9 @@ int run_validate(Context& context) {
   for (const auto& domain : config.domains) {
     aliases += domain.is_alias() ? 1 : 0;
   }
+  for (const auto& warning : referenced_file_warnings(config)) {
+    std::cerr << format_diagnostic(warning) << "\n";
+  }
   if (context.json()) {
     nlohmann::json out{{"valid", true},
                        {"errors", nlohmann::json::array()},
@@ -116,8 +133,9 @@ int run_validate(Context& context) {
                        {"providers", config.providers.size()}};
     std::cout << out.dump() << "\n";
   } else {
-    std::cout << context.options().config_path << ": ok (" << config.domains.size() << " domains, " << aliases
-              << " aliases, " << config.providers.size() << " providers)\n";
+    std::cout << context.options().config_path << ": ok (" << count_of(config.domains.size(), "domain")
+              << ", " << count_of(aliases, "alias") << ", " << count_of(config.providers.size(), "provider")
+              << ")\n";
   }
   return k_exit_ok;
 }
@@ -296,10 +314,12 @@ int run_render_policy(Context& context, const std::string& output_dir) {
 }
 
 int run_render_web(Context& context, const std::string& server, const std::string& templates_dir,
-                   const std::string& output_file) {
+                   const std::string& output_file, const WebOptions& options) {
   const Config& config = context.config();
   WebConfigInput input;
   input.webroot = config.publish.webroot.empty() ? "/var/www/mta-sts" : config.publish.webroot;
+  input.acme_root = options.acme_root;
+  input.http_only = options.http_only;
   for (const auto& domain : config.domains) {
     WebHost host;
     host.host = "mta-sts." + domain.name;
@@ -310,7 +330,7 @@ int run_render_web(Context& context, const std::string& server, const std::strin
   }
   std::string text;
   try {
-    text = render_web_config(server, input, templates_dir.empty() ? STSCTL_TEMPLATES_DIR : templates_dir);
+    text = render_web_config(server, input, templates_dir);
   } catch (const std::invalid_argument& error) {
     throw CliError(std::string("render web: ") + error.what());
   }
@@ -323,6 +343,19 @@ int run_render_web(Context& context, const std::string& server, const std::strin
       throw CliError(std::string("render web: ") + error.what());
     }
     std::cerr << "wrote " << output_file << "\n";
+  }
+  return k_exit_ok;
+}
+
+int run_render_acme(Context& context, const std::string& client) {
+  std::vector<std::string> hosts;
+  for (const auto& domain : context.config().domains) {
+    hosts.push_back("mta-sts." + domain.name);
+  }
+  try {
+    std::cout << render_acme(client, hosts);
+  } catch (const std::invalid_argument& error) {
+    throw CliError(std::string("render acme: ") + error.what());
   }
   return k_exit_ok;
 }

@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 #include "cli/report_commands.h"
+#include "cli/terminal.h"
 #include "deploy/promotion.h"
 #include "rollout/rollout.h"
 #include "state/state.h"
@@ -21,21 +22,18 @@ int run_status(Context& context) {
   const StateStore& state = *store;
   auto reports = recent_report_summaries(config, context.now());  // TLS-RPT, last 7 days
   nlohmann::json rows = nlohmann::json::array();
-  std::ostringstream table;
-  table << std::left << std::setw(28) << "DOMAIN" << std::setw(9) << "MODE" << std::setw(10) << "MAX_AGE"
-        << std::setw(16) << "ID" << std::setw(8) << "STAGE" << std::setw(22) << "SINCE" << std::setw(22)
-        << "NEXT PROMOTION" << std::setw(16) << "TLS-RPT 7D"
-        << "GATE / NOTE\n";
+  std::vector<std::vector<std::string>> table{
+      {"DOMAIN", "MODE", "MAX_AGE", "ID", "STAGE", "SINCE", "NEXT PROMOTION", "TLS-RPT 7D", "GATE / NOTE"}};
   for (const auto& domain : config.domains) {
     if (domain.is_alias()) {
       rows.push_back({{"domain", domain.name}, {"alias_of", domain.alias_of}});
-      table << std::setw(28) << domain.name << "alias of " << domain.alias_of << "\n";
+      table.push_back({domain.name, "alias of " + domain.alias_of});
       continue;
     }
     auto known = state.domain(domain.name);
     if (!known) {
       rows.push_back({{"domain", domain.name}, {"published", false}});
-      table << std::setw(28) << domain.name << "not published yet (run apply)\n";
+      table.push_back({domain.name, "not published yet (run apply)"});
       continue;
     }
     auto next = next_promotion_at(config, domain, known->stage, known->stage_since);
@@ -65,20 +63,21 @@ int run_status(Context& context) {
                           {"sessions", recent->second.sessions()},
                           {"failed_sessions", recent->second.failed_sessions},
                           {"failure_rate", recent->second.failure_rate()}};
-      tlsrpt_text = std::to_string(recent->second.sessions()) + " " + format_percent(recent->second.failure_rate());
+      tlsrpt_text =
+          std::to_string(recent->second.sessions()) + " " + format_percent(recent->second.failure_rate());
     } else {
       row["tlsrpt_7d"] = nullptr;
     }
     rows.push_back(row);
-    table << std::setw(28) << domain.name << std::setw(9) << to_string(known->mode) << std::setw(10)
-          << known->max_age << std::setw(16) << known->policy_id << std::setw(8)
-          << stage_label(config, domain, known->stage) << std::setw(22) << format_rfc3339(known->stage_since)
-          << std::setw(22) << (next ? format_rfc3339(*next) : "-") << std::setw(16) << tlsrpt_text << note << "\n";
+    table.push_back({domain.name, to_string(known->mode), std::to_string(known->max_age),
+                     single_line(known->policy_id), single_line(stage_label(config, domain, known->stage)),
+                     format_rfc3339(known->stage_since), next ? format_rfc3339(*next) : "-", tlsrpt_text,
+                     single_line(note)});
   }
   if (context.json()) {
     std::cout << rows.dump(2) << "\n";
   } else {
-    std::cout << table.str();
+    std::cout << format_columns(table);
   }
   return k_exit_ok;
 }

@@ -3,6 +3,7 @@
 #include <kainjow/mustache.hpp>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -102,6 +103,16 @@ std::string default_templates_dir() {
   if (const char* dir = std::getenv("STSCTL_TEMPLATES_DIR"); dir != nullptr && *dir != '\0') {
     return dir;
   }
+  // Installed as PREFIX/bin/stsctl (the .deb: /usr/bin): the templates are in
+  // PREFIX/share/stsctl/templates. A build tree uses the source tree's.
+  std::error_code error;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    auto installed = exe.parent_path().parent_path() / "share/stsctl/templates";
+    if (exe.parent_path().filename() == "bin" && std::filesystem::is_directory(installed, error)) {
+      return installed.string();
+    }
+  }
   return STSCTL_TEMPLATES_DIR;
 }
 
@@ -172,6 +183,11 @@ std::string render_web_config(const std::string& server, const WebConfigInput& i
   mustache::data data;
   data.set("hosts", hosts);
   data.set("webroot", webroot);
+  std::string acme_root = trim_slashes(input.acme_root);
+  check_value("ACME web root", acme_root);
+  data.set("acme_root", acme_root);
+  data.set("openbsd_acme_root", openbsd_path(acme_root));
+  data.set("http_only", input.http_only);
   data.set("https_port", https_port);
   data.set("http_port", http_port);
   data.set("any_address", any_address);

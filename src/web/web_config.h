@@ -29,6 +29,13 @@ struct WebConfigInput {
   int https_port = 443;
   int http_port = 80;
   std::string listen_address;  // empty: all addresses (IPv4 and IPv6)
+  /// Port 80 serves ACME http-01 challenges from
+  /// <acme_root>/.well-known/acme-challenge/ (certbot --webroot -w, dehydrated
+  /// WELLKNOWN, lego --http.webroot); OpenBSD: acme-client's challengedir.
+  std::string acme_root = "/var/www/acme";
+  /// Only the port-80 part (challenges and redirects): the config to start
+  /// with before the first certificates exist.
+  bool http_only = false;
 };
 
 /// The servers render_web_config() knows, in a fixed order.
@@ -49,8 +56,9 @@ const std::vector<std::string>& web_servers();
 std::string render_web_config(const std::string& server, const WebConfigInput& input,
                               const std::string& templates_dir = "");
 
-/// $STSCTL_TEMPLATES_DIR when set in the environment, else the compiled-in
-/// source-tree templates/ directory.
+/// $STSCTL_TEMPLATES_DIR when set in the environment; else PREFIX/share/stsctl/templates
+/// when the program runs as PREFIX/bin/stsctl and that directory exists (an
+/// installed package); else the compiled-in source-tree templates/ directory.
 std::string default_templates_dir();
 
 }  // namespace stsctl

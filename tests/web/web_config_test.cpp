@@ -36,6 +36,8 @@ WebConfigInput sample_input() {
 WebConfigInput loopback_input(const TempDir& dir, TestCa& ca) {
   WebConfigInput input = sample_input();
   input.webroot = dir.file("www");
+  input.acme_root = dir.file("acme");
+  test::write_file(input.acme_root + "/.well-known/acme-challenge/tok-123", "token-body");
   std::vector<std::string> names;
   for (const auto& host : input.hosts) {
     names.push_back(host.host);
@@ -47,6 +49,22 @@ WebConfigInput loopback_input(const TempDir& dir, TestCa& ca) {
   input.https_port = test::free_port();
   input.http_port = test::free_port();
   return input;
+}
+
+/// "status content-type body" of the ACME challenge tok-123 over plain HTTP,
+/// as a CA's validation server fetches it.
+std::string acme_challenge_fetch(const WebConfigInput& input, const std::string& host) {
+  test::CommandResult result =
+      test::run_command({"curl", "-s", "-w", " %{http_code} %{content_type}", "--connect-to",
+                         host + ":80:127.0.0.1:" + std::to_string(input.http_port),
+                         "http://" + host + "/.well-known/acme-challenge/tok-123"});
+  // Body first, then the -w fields: reorder to "status type body".
+  std::string out = result.out;
+  auto type_at = out.rfind(' ');
+  auto status_at = out.rfind(' ', type_at - 1);
+  std::string type = out.substr(type_at + 1);
+  type = type.substr(0, type.find(';'));
+  return out.substr(status_at + 1, type_at - status_at - 1) + " " + type + " " + out.substr(0, status_at);
 }
 
 bool contains(const std::string& text, const std::string& part) {
@@ -127,7 +145,8 @@ TEST_CASE("apache config", "[web_config]") {
   CHECK(count(out, "<VirtualHost *:80>") == 4);
   CHECK(contains(out, "DocumentRoot \"/var/www/mta-sts/mta-sts.example.net\""));
   CHECK(contains(out, "ForceType text/plain"));
-  CHECK(contains(out, "Redirect permanent / \"https://mta-sts.example.com/\""));
+  CHECK(contains(out, "RedirectMatch permanent \"^/(?!\\.well-known/acme-challenge/)(.*)\" "
+                      "\"https://mta-sts.example.com/$1\""));
 }
 
 TEST_CASE("openbsd httpd config is relative to the /var/www chroot", "[web_config]") {
@@ -282,6 +301,9 @@ TEST_CASE("the rendered apache config passes apache2 -t and serves the policy", 
        "http://mta-sts.example.org/.well-known/mta-sts.txt"});
   CHECK(http.out ==
         "301 https://mta-sts.example.org:" + std::to_string(input.https_port) + "/.well-known/mta-sts.txt");
+  // ACME http-01: the challenge is served over port 80, not redirected.
+  std::string token = acme_challenge_fetch(input, "mta-sts.example.org");
+  CHECK(token == "200 text/plain token-body");
 }
 
 TEST_CASE("end to end: real nginx with the rendered config serves the policy", "[web_config][nginx]") {
@@ -325,10 +347,56 @@ TEST_CASE("end to end: real nginx with the rendered config serves the policy", "
        "http://mta-sts.example.net/.well-known/mta-sts.txt"});
   CHECK(http.out ==
         "301 https://mta-sts.example.net:" + std::to_string(input.https_port) + "/.well-known/mta-sts.txt");
+  // ACME http-01: the challenge is served over port 80 for every host, not redirected.
+  CHECK(acme_challenge_fetch(input, "mta-sts.example.net") == "200 text/plain token-body");
+  CHECK(acme_challenge_fetch(input, "mta-sts.example.org") == "200 text/plain token-body");
 
   // Anything but the policy is 404, even files that exist in the root.
   test::CommandResult other = test::run_command(
       {"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca.ca_file(), "--connect-to",
        "mta-sts.example.net:443:" + target, "https://mta-sts.example.net/index.html"});
   CHECK(other.out == "404");
+}
+
+TEST_CASE("--http-only configs need no certificate yet and serve ACME challenges", "[web_config][nginx]") {
+  TempDir dir("webhttp");
+  WebConfigInput input = sample_input();
+  input.webroot = dir.file("www");
+  input.acme_root = dir.file("acme");
+  input.listen_address = "127.0.0.1";
+  input.https_port = test::free_port();
+  input.http_port = test::free_port();
+  input.http_only = true;
+  // Certificates that do not exist yet, as on a fresh host.
+  input.tls_cert_pattern = dir.file("live/{host}/fullchain.pem");
+  input.tls_key_pattern = dir.file("live/{host}/privkey.pem");
+  test::write_file(input.acme_root + "/.well-known/acme-challenge/tok-123", "token-body");
+  for (const std::string server : {"nginx", "apache", "openbsd-httpd"}) {
+    std::string text = render_web_config(server, input);
+    INFO(server << "\n" << text);
+    CHECK(!contains(text, "fullchain.pem"));
+    CHECK(contains(text, "acme-challenge"));
+  }
+  test::write_file(dir.file("mta-sts.conf"), render_web_config("nginx", input));
+  test::NginxServer nginx("include " + dir.file("mta-sts.conf") + ";", input.http_port);
+  CHECK(acme_challenge_fetch(input, "mta-sts.example.net") == "200 text/plain token-body");
+  CHECK(acme_challenge_fetch(input, "mta-sts.other.example") == "200 text/plain token-body");
+  test::CommandResult missing =
+      test::run_command({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--connect-to",
+                         "mta-sts.example.net:80:127.0.0.1:" + std::to_string(input.http_port),
+                         "http://mta-sts.example.net/.well-known/acme-challenge/nope"});
+  CHECK(missing.out == "404");
+}
+
+TEST_CASE("the rendered caddy config passes caddy validate", "[web_config][caddy]") {
+  REQUIRE(test::have_program("caddy"));
+  TempDir dir("caddycfg");
+  TestCa ca;
+  WebConfigInput input = loopback_input(dir, ca);
+  test::write_file(dir.file("Caddyfile"), render_web_config("caddy", input));
+  test::CommandResult result = test::run_command(
+      {"caddy", "validate", "--adapter", "caddyfile", "--config", dir.file("Caddyfile")}, "",
+      {{"HOME", dir.path()}, {"XDG_DATA_HOME", dir.file("data")}, {"XDG_CONFIG_HOME", dir.file("config")}});
+  INFO(result.out << result.err);
+  CHECK(result.exit_code == 0);
 }

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <sstream>
 
 using namespace stsctl::test;
 
@@ -50,7 +51,12 @@ TEST_CASE("every example validates, renders, and its zones pass named-checkzone 
     std::string config = source_path(std::string("examples/") + example + "/stsctl.yaml");
     std::string state = dir.file("stsctl.db");
     auto validate = run_stsctl({"-c", config, "--state", state, "validate"});
-    REQUIRE(validate.err == "");
+    // Examples refer to files of a real host (/var/www/mta-sts, pdns.key):
+    // validate may warn that they are missing here, and says nothing else.
+    std::istringstream lines(validate.err);
+    for (std::string line; std::getline(lines, line);) {
+      CHECK(line.find(": warning: ") != std::string::npos);
+    }
     REQUIRE(validate.exit_code == 0);
 
     auto render = run_stsctl({"-c", config, "--state", state, "render", "zone", "-o", dir.file("zones")});

@@ -1,0 +1,69 @@
+// Command-line conventions: typos exit 1 with "did you mean", `stsctl help`,
+// and counts in words ("1 alias").
+#include <catch2/catch.hpp>
+
+#include "support/support.h"
+
+using stsctl::test::run_stsctl;
+
+namespace {
+const char* const k_more = "Run 'stsctl help' or 'stsctl COMMAND --help' for more information.\n";
+}
+
+TEST_CASE("a mistyped command exits 1 with did you mean") {
+  auto result = run_stsctl({"aply"});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err == std::string("stsctl: unknown command 'aply' (did you mean 'apply'?)\n") + k_more);
+  result = run_stsctl({"render", "zon"});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err == std::string("stsctl: unknown command 'render zon' (did you mean 'zone'?)\n") + k_more);
+  result = run_stsctl({"frobnicate"});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err == std::string("stsctl: unknown command 'frobnicate'\n") + k_more);
+}
+
+TEST_CASE("a mistyped option exits 1 with did you mean") {
+  auto result = run_stsctl({"plan", "--detailed-exitcod"});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err ==
+        std::string(
+            "stsctl: unknown option '--detailed-exitcod' for plan (did you mean '--detailed-exitcode'?)\n") +
+            k_more);
+  result = run_stsctl({"-c", "x.yaml", "--jsno", "validate"});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err == std::string("stsctl: unknown option '--jsno' (did you mean '--json'?)\n") + k_more);
+  result = run_stsctl({"render", "web", "--server", "lighttpd"});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err ==
+        std::string("stsctl: --server: lighttpd not in {nginx,apache,openbsd-httpd,caddy}\n") + k_more);
+  result = run_stsctl({});
+  CHECK(result.exit_code == 1);
+}
+
+TEST_CASE("stsctl help [COMMAND] prints that command's help") {
+  auto top = run_stsctl({"help"});
+  CHECK(top.exit_code == 0);
+  CHECK(top.out == run_stsctl({"--help"}).out);
+  auto plan = run_stsctl({"help", "plan"});
+  CHECK(plan.exit_code == 0);
+  CHECK(plan.out == run_stsctl({"plan", "--help"}).out);
+  CHECK(plan.out.find("--detailed-exitcode") != std::string::npos);
+  CHECK(run_stsctl({"help", "render", "web"}).out.find("--http-only") != std::string::npos);
+  auto typo = run_stsctl({"help", "stauts"});
+  CHECK(typo.exit_code == 1);
+  CHECK(typo.err == "stsctl: unknown command 'stauts' (did you mean 'status'?)\n");
+}
+
+TEST_CASE("validate counts in words: 1 alias, 2 domains") {
+  stsctl::test::TempDir dir("conventions");
+  std::string config = dir.file("stsctl.yaml");
+  stsctl::test::write_file(config,
+                           "version: 1\n"
+                           "defaults: {policy_host: {ipv4: [192.0.2.1]}}\n"
+                           "domains:\n"
+                           "  example.net: {mx: [mail.example.net]}\n"
+                           "  example.org: {alias_of: example.net}\n");
+  auto result = run_stsctl({"-c", config, "validate"});
+  CHECK(result.exit_code == 0);
+  CHECK(result.out == config + ": ok (2 domains, 1 alias, 0 providers)\n");
+}
