@@ -1,5 +1,7 @@
 #include "rfc2136/rfc2136_provider.h"
 
+#include "config/values.h"
+
 #include "dns/name.h"
 
 #include <arpa/inet.h>
@@ -112,21 +114,6 @@ void trim_in_place(std::string& text) {
   std::string trimmed = text.substr(start, end - start);
   OPENSSL_cleanse(&text[0], text.size());
   text.swap(trimmed);
-}
-
-bool is_base64(const std::string& text) {
-  if (text.empty() || text.size() % 4 != 0) {
-    return false;
-  }
-  size_t padding = 0;
-  for (char c : text) {
-    if (c == '=') {
-      ++padding;
-    } else if (padding > 0 || !(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/')) {
-      return false;
-    }
-  }
-  return padding <= 2;
 }
 
 ldns_rr_type to_ldns(RRType type) {
