@@ -15,7 +15,8 @@ namespace {
 std::string describe_key(const RRsetKey& key) { return key.owner + " " + to_string(key.type); }
 
 // Foreign values: TXT strings at an owned name that another tool put there
-// (PRODUCT.md "Ownership"); they must survive stsctl's REPLACE of the RRset.
+// (other TXT strings at _mta-sts are not "v=STSv1" records, RFC 8461 section 3.1);
+// they must survive stsctl's REPLACE of the RRset.
 std::vector<std::string> foreign_txt_values(const RRset& live) {
   std::vector<std::string> foreign;
   if (live.type != RRType::TXT) {

@@ -30,7 +30,8 @@ DomainPolicy make_domain_policy(const std::string& domain, const Policy& policy)
 std::vector<DomainPolicy> domain_policies(const Config& config);
 
 /// Every RRset stsctl owns for one domain: the names and types it may create,
-/// change or delete (PRODUCT.md "Ownership").
+/// change or delete: _mta-sts and _smtp._tls TXT (RFC 8461 section 3.1, RFC 8460
+/// section 3), mta-sts A/AAAA/CNAME and CAA (RFC 8659); nothing else is touched.
 std::vector<RRsetKey> owned_rrsets(const std::string& domain);
 
 /// True when a TXT value at an owned name belongs to stsctl ("v=STSv1" at

@@ -34,8 +34,8 @@ void wipe(std::string& text);
 
 /// Where a secret comes from, for messages (never the value).
 struct SecretSource {
-  std::string file;      // read this file, if set
-  std::string env;       // else this environment variable
+  std::string file;  // read this file, if set
+  std::string env;   // else this environment variable
 };
 
 /// Reads a secret from source.file (read into a buffer that is wiped) or the

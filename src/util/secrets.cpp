@@ -1,5 +1,8 @@
 #include "util/secrets.h"
 
+#include "util/secret.h"
+#include "util/text.h"
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -43,10 +46,7 @@ class Registry {
   void clear() {
     std::lock_guard<std::mutex> lock(m_mutex);
     for (std::string& value : m_values) {
-      volatile char* p = value.empty() ? nullptr : &value[0];
-      for (size_t i = 0; i < value.size(); ++i) {
-        p[i] = '\0';
-      }
+      wipe(value);
     }
     m_values.clear();
     m_any.store(false);
@@ -66,14 +66,7 @@ Registry& registry() {
 }  // namespace
 
 void register_secret(std::string_view value) {
-  while (!value.empty() &&
-         (value.front() == ' ' || value.front() == '\t' || value.front() == '\r' || value.front() == '\n')) {
-    value.remove_prefix(1);
-  }
-  while (!value.empty() &&
-         (value.back() == ' ' || value.back() == '\t' || value.back() == '\r' || value.back() == '\n')) {
-    value.remove_suffix(1);
-  }
+  value = trim(value);
   if (value.size() >= 4) {
     registry().add(value);
   }

@@ -155,7 +155,8 @@ std::string render_web_config(const std::string& server, const WebConfigInput& i
     check_value("host", host.host);
     check_value("domain", host.domain);
     check_value("primary", host.primary);
-    // Aliases share the primary's policy file (PRODUCT.md: alias CNAMEs).
+    // An alias domain serves the primary's policy file: its mta-sts name is a
+    // CNAME to the primary's policy host, so one file answers both (RFC 8461 section 3.3).
     std::string served = host.is_alias && !host.primary.empty() ? "mta-sts." + host.primary : host.host;
     std::string root = webroot + "/" + served;
     mustache::data item;
