@@ -3,10 +3,7 @@
 #include "check/policy_parse.h"
 #include "policy/policy.h"
 #include "publish/webroot.h"
-
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <sys/socket.h>
+#include "net/address.h"
 
 #include <memory>
 #include <set>
@@ -14,34 +11,6 @@
 namespace stsctl {
 
 namespace {
-
-struct AddrinfoFree {
-  void operator()(addrinfo* list) const { freeaddrinfo(list); }
-};
-
-/// The addresses `name` resolves to with the system resolver (the target of
-/// a `cname` policy host already exists: the operator runs it).
-std::vector<std::string> system_addresses(const std::string& name) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* raw = nullptr;
-  if (getaddrinfo(name.c_str(), nullptr, &hints, &raw) != 0) {
-    return {};
-  }
-  std::unique_ptr<addrinfo, AddrinfoFree> list(raw);
-  std::vector<std::string> addresses;
-  for (const addrinfo* entry = list.get(); entry != nullptr; entry = entry->ai_next) {
-    char text[INET6_ADDRSTRLEN] = {};
-    const void* address =
-        entry->ai_family == AF_INET
-            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(entry->ai_addr)->sin_addr)
-            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(entry->ai_addr)->sin6_addr);
-    if (inet_ntop(entry->ai_family, address, text, sizeof text) != nullptr) {
-      addresses.emplace_back(text);
-    }
-  }
-  return addresses;
-}
 
 /// Where mta-sts.<policy domain> will answer: the addresses the config gives
 /// it, or those of its CNAME target. Empty: resolve the name (the config
@@ -53,7 +22,7 @@ std::vector<std::string> configured_addresses(const Config& config, const std::s
   }
   const PolicyHost& host = domain->policy_host;
   if (!host.cname.empty()) {
-    return system_addresses(host.cname);
+    return resolve_addresses(host.cname);  // the target exists: the operator runs it
   }
   std::vector<std::string> addresses = host.ipv4;
   addresses.insert(addresses.end(), host.ipv6.begin(), host.ipv6.end());

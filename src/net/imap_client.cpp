@@ -1,42 +1,31 @@
 #include "net/imap_client.h"
 
 #include <curl/curl.h>
-#include <openssl/crypto.h>
 
-#include <cctype>
 #include <sstream>
+
+#include "util/handles.h"
+#include "util/secret.h"
+#include "util/secrets.h"
 
 namespace stsctl {
 
 namespace {
 
-std::string percent_decode(const std::string& text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-      out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
+/// `text` with every byte but RFC 3986 unreserved characters percent-encoded.
+std::string percent_encode(const std::string& text) {
+  handle::CurlString escaped(curl_easy_escape(nullptr, text.c_str(), static_cast<int>(text.size())));
+  return escaped ? std::string(escaped.get()) : std::string();
 }
 
-std::string percent_encode(const std::string& text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
+/// One part of a parsed URL ("" when absent), percent-decoded when asked.
+std::string url_part(CURLU* url, CURLUPart part, unsigned flags = 0) {
+  char* raw = nullptr;
+  if (curl_url_get(url, part, &raw, flags) != CURLUE_OK) {
+    return "";
   }
-  return out;
+  handle::CurlString owned(raw);
+  return raw;
 }
 
 /// A mailbox name as an IMAP quoted string (RFC 3501 section 4.3).
@@ -56,13 +45,6 @@ size_t append(char* data, size_t size, size_t count, void* out) {
   return size * count;
 }
 
-struct CurlFree {
-  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
-};
-struct SlistFree {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-
 }  // namespace
 
 std::string ImapUrl::display() const {
@@ -75,48 +57,44 @@ ImapUrl parse_imap_url(const std::string& text) {
   if (text.compare(0, scheme.size(), scheme) != 0) {
     throw ImapError(shape + " (only imaps:// is allowed: the password must not travel in clear)");
   }
-  std::string rest = text.substr(scheme.size());
-  size_t slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
-  std::string path = slash == std::string::npos ? "" : rest.substr(slash + 1);
-  size_t at = authority.rfind('@');
-  if (at == std::string::npos || at == 0) {
-    throw ImapError(shape + " (no user)");
+  handle::CurlUrl parsed(curl_url());
+  CURLUcode rc = curl_url_set(parsed.get(), CURLUPART_URL, text.c_str(), 0);
+  if (rc != CURLUE_OK) {
+    throw ImapError(shape + " (" + curl_url_strerror(rc) + ")");
   }
   ImapUrl url;
-  url.user = percent_decode(authority.substr(0, at));
-  std::string host_port = authority.substr(at + 1);
-  size_t colon = host_port.rfind(':');
-  if (colon != std::string::npos && host_port.find(']') == std::string::npos) {
-    std::string port = host_port.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(port) < 1 || std::stoi(port) > 65535) {
-      throw ImapError(shape + " (bad port '" + port + "')");
-    }
-    url.port = std::stoi(port);
-    host_port = host_port.substr(0, colon);
+  url.user = url_part(parsed.get(), CURLUPART_USER, CURLU_URLDECODE);
+  if (url.user.empty()) {
+    throw ImapError(shape + " (no user)");
   }
-  if (host_port.empty()) {
+  std::string password = url_part(parsed.get(), CURLUPART_PASSWORD);
+  if (!password.empty()) {
+    register_secret(password);  // never echo it, not even in this message
+    wipe(password);
+    throw ImapError(
+        "the IMAP URL holds a password, which process lists and logs would show: "
+        "put it in --password-file or the environment variable instead");
+  }
+  url.host = url_part(parsed.get(), CURLUPART_HOST);
+  if (url.host.empty()) {
     throw ImapError(shape + " (no host)");
   }
-  url.host = host_port;
-  url.mailbox = path.empty() ? "INBOX" : percent_decode(path);
+  url.port = std::stoi(url_part(parsed.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT));
+  std::string path = url_part(parsed.get(), CURLUPART_PATH, CURLU_URLDECODE);
+  if (!path.empty() && path.front() == '/') {
+    path.erase(0, 1);
+  }
+  url.mailbox = path.empty() ? "INBOX" : path;
   return url;
 }
 
 struct ImapClient::Impl {
   ImapUrl url;
-  std::string password;
+  Secret password;
   ImapOptions options;
-  std::unique_ptr<CURL, CurlFree> curl;
-  std::unique_ptr<curl_slist, SlistFree> connect_to;
+  handle::CurlEasy curl;
+  handle::CurlSlist connect_to;
   char error_buffer[CURL_ERROR_SIZE] = {};
-
-  ~Impl() {
-    if (!password.empty()) {
-      OPENSSL_cleanse(&password[0], password.size());
-    }
-  }
 
   /// One IMAP command (or, with an empty `command`, a fetch of `path`).
   std::string run(const std::string& path, const std::string& command, const std::string& what) {
@@ -139,7 +117,7 @@ struct ImapClient::Impl {
 ImapClient::ImapClient(ImapUrl url, const std::string& password, ImapOptions options)
     : m_impl(std::make_unique<Impl>()) {
   m_impl->url = std::move(url);
-  m_impl->password = password;
+  m_impl->password = Secret(std::string(password));
   m_impl->options = std::move(options);
   m_impl->curl.reset(curl_easy_init());
   if (!m_impl->curl) {

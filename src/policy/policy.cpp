@@ -1,6 +1,7 @@
 #include "policy/policy.h"
 
 #include "dns/name.h"
+#include "util/handles.h"
 
 #include <openssl/evp.h>
 
@@ -9,12 +10,6 @@
 #include <stdexcept>
 
 namespace stsctl {
-
-namespace {
-
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
-
-}  // namespace
 
 Policy make_policy(PolicyMode mode, uint32_t max_age, const std::vector<std::string>& mx) {
   Policy policy;
@@ -46,7 +41,7 @@ std::string sha256_hex(const std::string& bytes) {
   // Fetched once and a context per thread: OpenSSL 3 otherwise looks the
   // algorithm up and allocates on every call (100,000 policies per render).
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local MdCtxPtr ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  thread_local handle::EvpMdCtx ctx(EVP_MD_CTX_new());
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (sha256 == nullptr || !ctx || EVP_DigestInit_ex2(ctx.get(), sha256, nullptr) != 1 ||

@@ -1,8 +1,8 @@
 #include "publish/propagation.h"
 
-#include <arpa/inet.h>
-#include <ldns/ldns.h>
-#include <netdb.h>
+#include "config/values.h"
+#include "net/address.h"
+#include "util/handles.h"
 
 #include <chrono>
 #include <memory>
@@ -11,19 +11,6 @@
 namespace stsctl {
 
 namespace {
-
-struct ResolverFree {
-  void operator()(ldns_resolver* r) const { ldns_resolver_deep_free(r); }
-};
-struct PacketFree {
-  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
-};
-struct RdfFree {
-  void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
-};
-struct RrListFree {
-  void operator()(ldns_rr_list* l) const { ldns_rr_list_deep_free(l); }
-};
 
 struct Endpoint {
   std::string address;
@@ -39,38 +26,23 @@ Endpoint endpoint_for(const std::string& nameserver, const PropagationOptions& o
   Endpoint endpoint;
   auto it = options.addresses.find(name);
   if (it != options.addresses.end()) {
-    std::string value = it->second;
-    size_t colon = value.rfind(':');
-    if (colon != std::string::npos && value.find(']') == std::string::npos && value.find(':') == colon) {
-      endpoint.address = value.substr(0, colon);
-      endpoint.port = static_cast<uint16_t>(std::stoi(value.substr(colon + 1)));
-    } else if (!value.empty() && value.front() == '[') {
-      size_t close = value.find(']');
-      endpoint.address = value.substr(1, close - 1);
-      if (close + 1 < value.size() && value[close + 1] == ':') {
-        endpoint.port = static_cast<uint16_t>(std::stoi(value.substr(close + 2)));
-      }
-    } else {
-      endpoint.address = value;
+    // Validated when the config was loaded; a bad value here is a caller's bug.
+    HostPort target;
+    if (auto reason = parse_host_port(it->second, 53, &target)) {
+      endpoint.error = "bad address " + it->second + ": " + *reason;
+      return endpoint;
     }
+    endpoint.address = target.host;
+    endpoint.port = target.port;
     return endpoint;
   }
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_DGRAM;
-  addrinfo* result = nullptr;
-  int rc = getaddrinfo(name.c_str(), nullptr, &hints, &result);
-  if (rc != 0 || result == nullptr) {
-    endpoint.error = std::string("cannot resolve ") + name + ": " + gai_strerror(rc);
+  std::string reason;
+  std::vector<std::string> addresses = resolve_addresses(name, &reason);
+  if (addresses.empty()) {
+    endpoint.error = "cannot resolve " + name + ": " + reason;
     return endpoint;
   }
-  char text[INET6_ADDRSTRLEN] = {};
-  if (result->ai_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(result->ai_addr)->sin_addr, text, sizeof text);
-  } else {
-    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(result->ai_addr)->sin6_addr, text, sizeof text);
-  }
-  freeaddrinfo(result);
-  endpoint.address = text;
+  endpoint.address = addresses.front();
   return endpoint;
 }
 
@@ -79,8 +51,8 @@ Endpoint endpoint_for(const std::string& nameserver, const PropagationOptions& o
 std::vector<std::string> query_txt(const Endpoint& endpoint, const std::string& owner, std::string& error) {
   std::vector<std::string> values;
   ldns_resolver* raw = ldns_resolver_new();
-  std::unique_ptr<ldns_resolver, ResolverFree> resolver(raw);
-  std::unique_ptr<ldns_rdf, RdfFree> address(ldns_rdf_new_frm_str(
+  handle::LdnsResolver resolver(raw);
+  handle::LdnsRdf address(ldns_rdf_new_frm_str(
       endpoint.address.find(':') == std::string::npos ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA,
       endpoint.address.c_str()));
   if (!address) {
@@ -94,17 +66,16 @@ std::vector<std::string> query_txt(const Endpoint& endpoint, const std::string& 
   ldns_resolver_set_retry(resolver.get(), 1);
   timeval timeout{3, 0};
   ldns_resolver_set_timeout(resolver.get(), timeout);
-  std::unique_ptr<ldns_rdf, RdfFree> name(ldns_dname_new_frm_str(owner.c_str()));
+  handle::LdnsRdf name(ldns_dname_new_frm_str(owner.c_str()));
   ldns_pkt* raw_answer = nullptr;
   ldns_status status = ldns_resolver_query_status(&raw_answer, resolver.get(), name.get(), LDNS_RR_TYPE_TXT,
                                                   LDNS_RR_CLASS_IN, 0);
-  std::unique_ptr<ldns_pkt, PacketFree> answer(raw_answer);
+  handle::LdnsPkt answer(raw_answer);
   if (status != LDNS_STATUS_OK || !answer) {
     error = std::string("(") + ldns_get_errorstr_by_id(status) + ")";
     return values;
   }
-  std::unique_ptr<ldns_rr_list, RrListFree> txts(
-      ldns_pkt_rr_list_by_type(answer.get(), LDNS_RR_TYPE_TXT, LDNS_SECTION_ANSWER));
+  handle::LdnsRrList txts(ldns_pkt_rr_list_by_type(answer.get(), LDNS_RR_TYPE_TXT, LDNS_SECTION_ANSWER));
   for (size_t i = 0; txts && i < ldns_rr_list_rr_count(txts.get()); ++i) {
     ldns_rr* rr = ldns_rr_list_rr(txts.get(), i);
     std::string joined;
