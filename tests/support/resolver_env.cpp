@@ -16,18 +16,6 @@ namespace stsctl::test {
 
 namespace {
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) {
-      lines.push_back(line);
-    }
-  }
-  return lines;
-}
-
 std::string next_zone(const std::string& prefix, const std::string& parent) {
   static std::atomic<int> counter{0};
   return prefix + std::to_string(++counter) + "." + parent;
@@ -64,7 +52,7 @@ void ResolverEnv::require_network_namespace() {
     throw std::runtime_error("this network namespace has interfaces other than lo (" + others + ")." + how);
   }
   std::vector<std::string> nameservers;
-  for (const auto& line : lines_of(read_file("/etc/resolv.conf"))) {
+  for (const auto& line : non_empty_lines(read_file("/etc/resolv.conf"))) {
     if (line.rfind("nameserver", 0) == 0) {
       nameservers.push_back(line);
     }
@@ -178,7 +166,7 @@ std::vector<std::string> ResolverEnv::dig(const std::string& name, const std::st
                              std::to_string(result.exit_code) + "): " + result.out + result.err +
                              "\nunbound log:\n" + unbound_log());
   }
-  return lines_of(result.out);
+  return non_empty_lines(result.out);
 }
 
 std::string ResolverEnv::dig_rcode(const std::string& name, const std::string& type) const {
@@ -214,7 +202,7 @@ PolicyFetch ResolverEnv::fetch_policy(const std::string& domain) const {
   PolicyFetch fetch;
   fetch.exit_code = result.exit_code;
   fetch.error = result.err;
-  auto lines = lines_of(result.out);
+  auto lines = non_empty_lines(result.out);
   if (!lines.empty()) {
     fetch.status = std::strtol(lines[0].c_str(), nullptr, 10);
   }

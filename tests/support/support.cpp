@@ -100,6 +100,18 @@ int bind_port(int type, int port) {
 
 }  // namespace
 
+std::vector<std::string> non_empty_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) {
+      lines.push_back(line);
+    }
+  }
+  return lines;
+}
+
 int free_port(bool also_udp) {
   // Random ports, checked by binding: parallel suites are unlikely to pick
   // the same one, unlike the kernel's sequential choice. Below Linux's

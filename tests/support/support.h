@@ -31,6 +31,9 @@ bool file_exists(const std::string& path);
 /// How many entries a directory holds (without "." and "..").
 size_t entries_in(const std::string& dir);
 
+/// The non-empty lines of `text` (a command's output), in order.
+std::vector<std::string> non_empty_lines(const std::string& text);
+
 /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0).
 /// Also free for UDP when `also_udp`.
 int free_port(bool also_udp = false);
