@@ -96,6 +96,17 @@ const std::string k_stages =
 /// Zone-file lines for a BIND zone: apex MX to mail.<zone>.
 std::string bind_mx() { return "@ IN MX 10 mail\nmail IN A 127.0.0.1\n"; }
 
+// mta-sts.D answers 200 over verified HTTPS with a policy of this mode and
+// max_age (RFC 8461 section 3.2: CRLF-terminated key: value lines).
+void check_served_policy(const ResolverEnv& env, const std::string& domain, const std::string& mode,
+                         const std::string& max_age) {
+  PolicyFetch fetch = env.fetch_policy(domain);
+  INFO("mta-sts." << domain << " served: " << fetch.body);
+  CHECK(fetch.status == 200);
+  CHECK(contains(fetch.body, "mode: " + mode + "\r\n"));
+  CHECK(contains(fetch.body, "max_age: " + max_age + "\r\n"));
+}
+
 }  // namespace
 
 TEST_CASE("e2e (a): one apply publishes a brand-new domain on each provider; mta-sts-query accepts it") {
@@ -174,10 +185,7 @@ TEST_CASE("e2e (b): a full rollout testing -> enforce -> a year, as senders fetc
   REQUIRE(day0.exit_code == 0);
   const std::string id0 = env.live_id(d);
   CHECK(id0 == "20270101000000");
-  PolicyFetch testing = env.fetch_policy(d);
-  CHECK(testing.status == 200);
-  CHECK(contains(testing.body, "mode: testing\r\n"));
-  CHECK(contains(testing.body, "max_age: 86400\r\n"));
+  check_served_policy(env, d, "testing", "86400");
 
   auto early = env.stsctl("2027-01-05T00:00:00Z", {"promote", "--yes"});
   INFO("day 4: " << output(early));
@@ -189,10 +197,7 @@ TEST_CASE("e2e (b): a full rollout testing -> enforce -> a year, as senders fetc
   REQUIRE(day7.exit_code == 0);
   const std::string id1 = env.live_id(d);
   CHECK(id1 == "20270108000000");
-  PolicyFetch enforce = env.fetch_policy(d);
-  CHECK(enforce.status == 200);
-  CHECK(contains(enforce.body, "mode: enforce\r\n"));
-  CHECK(contains(enforce.body, "max_age: 604800\r\n"));
+  check_served_policy(env, d, "enforce", "604800");
   CHECK(accepted_id(env.mta_sts_query(d)) == id1);
 
   auto day8 = env.stsctl("2027-01-09T00:00:00Z", {"promote", "--yes"});
@@ -204,10 +209,7 @@ TEST_CASE("e2e (b): a full rollout testing -> enforce -> a year, as senders fetc
   INFO("day 21: " << output(day21));
   REQUIRE(day21.exit_code == 0);
   CHECK(env.live_id(d) == "20270122000000");
-  PolicyFetch year = env.fetch_policy(d);
-  CHECK(year.status == 200);
-  CHECK(contains(year.body, "mode: enforce\r\n"));
-  CHECK(contains(year.body, "max_age: 31557600\r\n"));
+  check_served_policy(env, d, "enforce", "31557600");
   CommandResult query = env.mta_sts_query(d);
   INFO("mta-sts-query: " << query.out << query.err);
   CHECK(accepted_id(query) == "20270122000000");
