@@ -206,10 +206,12 @@ TEST_CASE("reports for an alias domain count toward its policy domain's gate", "
   auto status = s.run("2026-01-08T00:00:02Z", {"status", "--json"});
   auto rows = nlohmann::json::parse(status.out);
   REQUIRE(rows.size() == 2);
-  CHECK(rows[0]["tlsrpt_7d"]["reports"] == 3);
-  CHECK(rows[0]["tlsrpt_7d"]["sessions"] == 113);
-  CHECK(rows[0]["tlsrpt_7d"]["failed_sessions"] == 3);
-  CHECK(rows[1] == nlohmann::json{{"domain", s.alias}, {"alias_of", z}});
+  // Domains are listed by name: the alias ("tlsrpt-alias...") first.
+  CHECK(rows[0] == nlohmann::json{{"domain", s.alias}, {"alias_of", z}});
+  CHECK(rows[1]["domain"] == z);
+  CHECK(rows[1]["tlsrpt_7d"]["reports"] == 3);
+  CHECK(rows[1]["tlsrpt_7d"]["sessions"] == 113);
+  CHECK(rows[1]["tlsrpt_7d"]["failed_sessions"] == 3);
 
   // report show keeps each policy domain as the senders reported it.
   auto show = s.run("2026-01-08T00:00:02Z", {"--json", "report", "show"});
