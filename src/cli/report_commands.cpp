@@ -113,6 +113,27 @@ void expand_path(const std::string& path, std::vector<std::string>* files, std::
   }
 }
 
+/// `domain` first, then every configured alias domain of it (alias_of).
+std::vector<std::string> domain_and_aliases(const Config& config, const std::string& domain) {
+  std::vector<std::string> out{domain};
+  for (const auto& other : config.domains) {
+    if (other.alias_of == domain) {
+      out.push_back(other.name);
+    }
+  }
+  return out;
+}
+
+/// The policy domain whose policy `domain` publishes: itself or its alias_of.
+std::string primary_domain(const Config& config, const std::string& domain) {
+  for (const auto& other : config.domains) {
+    if (other.name == domain && other.is_alias()) {
+      return other.alias_of;
+    }
+  }
+  return domain;
+}
+
 std::string describe(const std::string& input, const ExtractedReport& found) {
   return input + (found.where.empty() ? "" : ", " + found.where);
 }
@@ -265,13 +286,16 @@ std::string tlsrpt_gate(const Config& config, const StateStore& state, const Dom
     return "";
   }
   ReportStore store(config.state_path, false);
-  ReportQuery query;
-  query.domain = known.domain;
-  query.from = known.stage_since;
-  query.to = now;
-  std::vector<ReportSummary> found = store.summarise(query);
-  ReportSummary summary = found.empty() ? ReportSummary{} : found.front();
-  summary.domain = known.domain;
+  std::vector<ReportSummary> parts;
+  for (const auto& name : domain_and_aliases(config, known.domain)) {
+    ReportQuery query;
+    query.domain = name;
+    query.from = known.stage_since;
+    query.to = now;
+    std::vector<ReportSummary> found = store.summarise(query);
+    parts.insert(parts.end(), found.begin(), found.end());
+  }
+  ReportSummary summary = merge_summaries(known.domain, parts);
   std::vector<HistoryEntry> history = state.history(known.domain);
   std::string published = history.empty() ? "" : history.back().policy_text;
   return tlsrpt_gate_failure(summary, *config.gates.tlsrpt, published).value_or("");
@@ -282,9 +306,18 @@ std::map<std::string, ReportSummary> recent_report_summaries(const Config& confi
   ReportQuery query;
   query.from = now - 7 * 86400;
   query.to = now;
-  std::map<std::string, ReportSummary> out;
+  std::map<std::string, ReportSummary> by_domain;
   for (auto& summary : store.summarise(query)) {
-    out[summary.domain] = std::move(summary);
+    by_domain[summary.domain] = std::move(summary);
+  }
+  // An alias domain's reports count toward its policy domain, as in the gate.
+  std::map<std::string, std::vector<ReportSummary>> grouped;
+  for (auto& [name, summary] : by_domain) {
+    grouped[primary_domain(config, name)].push_back(std::move(summary));
+  }
+  std::map<std::string, ReportSummary> out;
+  for (auto& [name, parts] : grouped) {
+    out[name] = merge_summaries(name, parts);
   }
   return out;
 }

@@ -59,10 +59,13 @@ void add_report_commands(CLI::App& app, ReportCommands& commands);
 
 /// rollout.gates.tlsrpt for a published domain at `now`: the reports whose
 /// date range lies within its current stage, against the policy it
-/// publishes now (the last history row). "" when the gate passes or is off.
+/// publishes now (the last history row). Reports of its alias domains
+/// (alias_of) count too: they serve the same policy. "" when the gate
+/// passes or is off.
 std::string tlsrpt_gate(const Config& config, const StateStore& state, const DomainState& known, int64_t now);
 
-/// Per policy domain, the reports of the 7 days before `now` (status).
+/// Per policy domain, the reports of the 7 days before `now` (status); an
+/// alias domain's reports are counted under the domain it is an alias of.
 std::map<std::string, ReportSummary> recent_report_summaries(const Config& config, int64_t now);
 
 /// The state database path: --state, else the config's (loading the config).

@@ -1,5 +1,7 @@
 #include "report/extract.h"
 
+#include "util/text.h"
+
 #include <gmime/gmime.h>
 
 #include <cctype>
@@ -73,10 +75,7 @@ void visit_part(GMimeObject* /*parent*/, GMimeObject* object, gpointer data) {
   }
   GMimeContentType* type = g_mime_object_get_content_type(object);
   std::unique_ptr<char, GFree> mime_type(g_mime_content_type_get_mime_type(type));
-  std::string mime = mime_type ? mime_type.get() : "";
-  for (auto& c : mime) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
+  std::string mime = ascii_lower(mime_type ? mime_type.get() : "");
   GMimePart* part = GMIME_PART(object);
   const char* name = g_mime_part_get_filename(part);
   std::string filename = name ? name : "";
@@ -178,12 +177,17 @@ ParsedReport parse_report_bytes(std::string_view bytes) {
 
 std::vector<ExtractedReport> extract_reports(std::string_view bytes) {
   std::string_view start = skip_space(bytes);
+  // Built in place: a braced list would copy every report.
+  std::vector<ExtractedReport> out(1);
   if (start.empty()) {
-    return {ExtractedReport{"", std::nullopt, "empty file"}};
+    out[0].error = "empty file";
+    return out;
   }
   if (is_gzip(bytes) || start.front() == '{' || start.front() == '[') {
     ParsedReport parsed = parse_report_bytes(is_gzip(bytes) ? bytes : start);
-    return {ExtractedReport{"", std::move(parsed.report), std::move(parsed.error)}};
+    out[0].report = std::move(parsed.report);
+    out[0].error = std::move(parsed.error);
+    return out;
   }
   // mbox: "From " separator lines (RFC 4155).
   return parse_mail(bytes, bytes.substr(0, 5) == "From ");

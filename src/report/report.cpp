@@ -1,13 +1,14 @@
 #include "report/report.h"
 
+#include "util/text.h"
 #include "util/time.h"
 
 #include <zlib.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace stsctl {
 
@@ -15,26 +16,8 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string trim(std::string_view text) {
-  size_t begin = 0;
-  size_t end = text.size();
-  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) {
-    ++begin;
-  }
-  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) {
-    --end;
-  }
-  return std::string(text.substr(begin, end - begin));
-}
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-std::string domain_name(std::string text) {
-  text = lower(trim(text));
+std::string domain_name(std::string_view raw) {
+  std::string text = ascii_lower(trim(raw));
   while (!text.empty() && text.back() == '.') {
     text.pop_back();
   }
@@ -85,12 +68,27 @@ uint64_t count(const Json& object, const char* key, const std::string& path, boo
                 (it->is_primitive() ? it->dump() : std::string(it->type_name()))};
 }
 
+/// parse_rfc3339 with a per-thread memo: a day's reports from every sender
+/// share the same date-range (RFC 8460 section 4.1: whole UTC days), and
+/// ingest parses thousands of them.
+std::optional<int64_t> parse_rfc3339_memo(const std::string& text) {
+  thread_local std::unordered_map<std::string, std::optional<int64_t>> memo;
+  auto it = memo.find(text);
+  if (it != memo.end()) {
+    return it->second;
+  }
+  if (memo.size() >= 1024) {
+    memo.clear();
+  }
+  return memo.emplace(text, parse_rfc3339(text)).first->second;
+}
+
 int64_t timestamp(const Json& object, const char* key, const std::string& path) {
   std::string text = optional_string(object, key, path);
   if (text.empty()) {
     throw Refused{path + key + ": missing"};
   }
-  auto parsed = parse_rfc3339(text);
+  auto parsed = parse_rfc3339_memo(text);
   if (!parsed) {
     throw Refused{path + key + ": '" + text + "' is not an RFC 3339 date-time"};
   }
@@ -158,8 +156,11 @@ PolicyResult read_policy(const Json& entry, const std::string& path) {
   }
   result.policy_domain = domain_name(optional_string(*policy, "policy-domain", prefix));
   result.policy_string = string_list(*policy, "policy-string", prefix);
+  if (!result.policy_string.empty()) {
+    result.policy_norm = normalise_policy_text(result.policy_string);
+  }
   for (auto& host : string_list(*policy, "mx-host", prefix)) {
-    result.mx_hosts.push_back(lower(trim(host)));
+    result.mx_hosts.push_back(ascii_lower(trim(host)));
   }
   auto summary = entry.find("summary");
   if (summary == entry.end() || !summary->is_object()) {
@@ -202,11 +203,11 @@ ParsedReport parse_report_json(std::string_view text) {
   }
   try {
     TlsReport report;
-    report.organization_name = trim(optional_string(root, "organization-name", ""));
+    report.organization_name = std::string(trim(optional_string(root, "organization-name", "")));
     if (report.organization_name.empty()) {
       throw Refused{"organization-name: missing"};
     }
-    report.report_id = trim(optional_string(root, "report-id", ""));
+    report.report_id = std::string(trim(optional_string(root, "report-id", "")));
     if (report.report_id.empty()) {
       throw Refused{"report-id: missing"};
     }
@@ -243,12 +244,42 @@ bool is_gzip(std::string_view bytes) {
          static_cast<unsigned char>(bytes[1]) == 0x8b;
 }
 
+namespace {
+
+/// One inflate state per thread, reset between inputs: inflateInit2 and
+/// inflateEnd allocate and free ~40 KiB each time, once per report file.
+class Inflater {
+ public:
+  Inflater() { m_ready = inflateInit2(&m_stream, 16 + MAX_WBITS) == Z_OK; }  // gzip framing (RFC 1952)
+  ~Inflater() {
+    if (m_ready) {
+      inflateEnd(&m_stream);
+    }
+  }
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+  /// The stream, reset for a new input; nullptr when zlib could not start.
+  z_stream* fresh() {
+    if (!m_ready || inflateReset(&m_stream) != Z_OK) {
+      return nullptr;
+    }
+    return &m_stream;
+  }
+
+ private:
+  z_stream m_stream{};
+  bool m_ready = false;
+};
+
+}  // namespace
+
 std::string gunzip(std::string_view bytes, size_t max_output) {
-  z_stream stream{};
-  // 16 + MAX_WBITS: gzip framing only (RFC 1952).
-  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) {
+  thread_local Inflater inflater;
+  z_stream* stream_pointer = inflater.fresh();
+  if (stream_pointer == nullptr) {
     throw std::runtime_error("cannot start gzip decompression");
   }
+  z_stream& stream = *stream_pointer;
   std::string out;
   out.resize(std::min<size_t>(std::max<size_t>(bytes.size() * 8, 4096), max_output + 1));
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
@@ -295,7 +326,6 @@ std::string gunzip(std::string_view bytes, size_t max_output) {
       break;
     }
   }
-  inflateEnd(&stream);
   if (produced > max_output && error.empty()) {
     error = "more than " + std::to_string(max_output) + " bytes once decompressed";
   }
@@ -309,16 +339,17 @@ std::string gunzip(std::string_view bytes, size_t max_output) {
 std::string normalise_policy_text(const std::vector<std::string>& lines) {
   std::vector<std::string> normal;
   for (const auto& raw : lines) {
-    std::string line = trim(raw);
+    std::string line(trim(raw));
     if (line.empty()) {
       continue;
     }
     size_t colon = line.find(':');
     if (colon != std::string::npos) {
-      line = lower(trim(line.substr(0, colon))) + ": " + trim(line.substr(colon + 1));
+      std::string_view whole(line);
+      line = ascii_lower(trim(whole.substr(0, colon))) + ": " + std::string(trim(whole.substr(colon + 1)));
     }
     if (line.rfind("mx: ", 0) == 0) {
-      line = lower(line);
+      line = ascii_lower(line);
     }
     normal.push_back(line);
   }

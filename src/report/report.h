@@ -28,6 +28,7 @@ struct PolicyResult {
   std::string policy_type;                 // sts | tlsa | no-policy-found | as sent
   std::string policy_domain;               // lowercase, no trailing dot; may be empty (no-policy-found)
   std::vector<std::string> policy_string;  // empty when absent
+  std::string policy_norm;                 // normalise_policy_text(policy_string); "" when absent
   std::vector<std::string> mx_hosts;       // a string, an array, or absent in the wild
   uint64_t successful_sessions = 0;
   uint64_t failed_sessions = 0;

@@ -146,6 +146,41 @@ double ReportSummary::failure_rate() const {
   return all == 0 ? 0.0 : static_cast<double>(failed_sessions) / static_cast<double>(all);
 }
 
+ReportSummary merge_summaries(const std::string& domain, const std::vector<ReportSummary>& parts) {
+  ReportSummary out;
+  out.domain = domain;
+  std::map<std::string, DaySummary> days;
+  for (const auto& part : parts) {
+    out.reports += part.reports;
+    out.successful_sessions += part.successful_sessions;
+    out.failed_sessions += part.failed_sessions;
+    for (const auto& [type, sessions] : part.failures) {
+      out.failures[type] += sessions;
+    }
+    out.senders.insert(out.senders.end(), part.senders.begin(), part.senders.end());
+    out.policy_strings.insert(out.policy_strings.end(), part.policy_strings.begin(),
+                              part.policy_strings.end());
+    for (const auto& day : part.days) {
+      DaySummary& merged = days[day.date];
+      merged.date = day.date;
+      merged.reports += day.reports;
+      merged.successful_sessions += day.successful_sessions;
+      merged.failed_sessions += day.failed_sessions;
+      for (const auto& [type, sessions] : day.failures) {
+        merged.failures[type] += sessions;
+      }
+    }
+  }
+  for (auto* list : {&out.senders, &out.policy_strings}) {
+    std::sort(list->begin(), list->end());
+    list->erase(std::unique(list->begin(), list->end()), list->end());
+  }
+  for (auto& [date, day] : days) {
+    out.days.push_back(std::move(day));
+  }
+  return out;
+}
+
 std::string format_percent(double rate) { return trimmed_number(rate * 100, "%.1f") + "%"; }
 
 std::optional<std::string> tlsrpt_gate_failure(const ReportSummary& summary, const TlsrptGate& gate,

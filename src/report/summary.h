@@ -39,6 +39,12 @@ struct ReportSummary {
   double failure_rate() const;
 };
 
+/// One summary under `domain` for several policy domains' summaries: a
+/// domain and its alias domains, whose senders report each under its own
+/// policy-domain (RFC 8460 section 4.4) though they share one policy. Counts
+/// add up; failures, senders, policy-strings and days are merged.
+ReportSummary merge_summaries(const std::string& domain, const std::vector<ReportSummary>& parts);
+
 /// Why the TLS-RPT gate holds a domain, or nullopt when it passes. `summary`
 /// covers the reports whose date range lies within the current stage;
 /// `published_policy_text` is the policy file senders fetch now. Where

@@ -233,8 +233,10 @@ std::vector<bool> ReportStore::add(const std::vector<const TlsReport*>& reports,
         text(p, 2, policy.policy_domain);
         text(p, 3, policy.policy_type);
         const std::string policy_string = join_lines(policy.policy_string);
-        const std::string policy_norm =
-            policy.policy_string.empty() ? std::string() : normalise_policy_text(policy.policy_string);
+        // Normalised by the parser (on ingest's workers) when it came from JSON.
+        const std::string policy_norm = policy.policy_string.empty() || !policy.policy_norm.empty()
+                                            ? policy.policy_norm
+                                            : normalise_policy_text(policy.policy_string);
         const std::string mx_hosts = join_lines(policy.mx_hosts);
         text(p, 4, policy_string);
         text(p, 5, policy_norm);

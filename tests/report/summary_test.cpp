@@ -92,3 +92,37 @@ TEST_CASE("the HTML page is self-contained, with one chart per domain", "[report
   CHECK(page.find("@import") == std::string::npos);
   CHECK(page.find("url(") == std::string::npos);
 }
+
+TEST_CASE("an alias domain's summary merges into its policy domain's", "[report][gate][alias]") {
+  ReportSummary primary = summary(40, 0, 1);
+  primary.senders = {"Google Inc."};
+  primary.failures = {{"certificate-expired", 1}};
+  primary.days = {{"2026-01-04", 1, 40, 0, {}}};
+  ReportSummary alias = summary(70, 3, 2);
+  alias.domain = "example.org";
+  alias.senders = {"Google Inc.", "Microsoft Corporation"};
+  alias.failures = {{"certificate-expired", 2}, {"validation-failure", 1}};
+  alias.policy_strings = {"max_age: 86400\nmode: testing\nmx: mail.example.net\nversion: STSv1"};
+  alias.days = {{"2026-01-03", 1, 70, 0, {}}, {"2026-01-04", 1, 0, 3, {{"validation-failure", 3}}}};
+
+  ReportSummary merged = merge_summaries("example.net", {primary, alias});
+  CHECK(merged.domain == "example.net");
+  CHECK(merged.reports == 3);
+  CHECK(merged.successful_sessions == 110);
+  CHECK(merged.failed_sessions == 3);
+  CHECK(merged.failures ==
+        std::map<std::string, uint64_t>{{"certificate-expired", 3}, {"validation-failure", 1}});
+  CHECK(merged.senders == std::vector<std::string>{"Google Inc.", "Microsoft Corporation"});
+  CHECK(merged.policy_strings == alias.policy_strings);
+  REQUIRE(merged.days.size() == 2);
+  CHECK(merged.days[0].date == "2026-01-03");
+  CHECK(merged.days[1].date == "2026-01-04");
+  CHECK(merged.days[1].reports == 2);
+  CHECK(merged.days[1].successful_sessions == 40);
+  CHECK(merged.days[1].failures == std::map<std::string, uint64_t>{{"validation-failure", 3}});
+
+  TlsrptGate gate;  // 1%, 100 sessions: neither part alone decides it
+  CHECK(tlsrpt_gate_failure(merged, gate, "") ==
+        std::string("TLS-RPT failure rate 2.7% (3 of 113 sessions) is above 1%"));
+  CHECK(merge_summaries("example.net", {}).sessions() == 0);
+}

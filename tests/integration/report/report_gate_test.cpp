@@ -10,6 +10,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <map>
+
 using namespace stsctl::test;
 
 namespace {
@@ -17,21 +19,32 @@ namespace {
 struct GateScenario {
   PdnsServer pdns;
   std::string zone = PdnsServer::unique_zone("tlsrpt");
+  std::string alias;  // an alias domain of zone (alias_of), when asked for
   std::unique_ptr<NginxServer> nginx;
   TempDir dir{"it-report-gate"};
   int reports = 0;
 
-  GateScenario() {
+  explicit GateScenario(bool with_alias = false) {
     pdns.create_zone(zone, {{"@", "MX", {"10 mail." + zone + "."}}});
-    nginx = std::make_unique<NginxServer>(std::vector<NginxHost>{{"mta-sts." + zone}});
+    std::vector<NginxHost> hosts{{"mta-sts." + zone}};
+    std::string alias_domain;
+    std::string alias_connect;
+    if (with_alias) {
+      alias = PdnsServer::unique_zone("tlsrpt-alias");
+      pdns.create_zone(alias, {{"@", "MX", {"10 mail." + zone + "."}}});
+      hosts.push_back({"mta-sts." + alias});
+      alias_domain = "  " + alias + ": {alias_of: " + zone + "}\n";
+      alias_connect = ", \"mta-sts." + alias + ":443\": \"127.0.0.1:PORT\"";
+    }
+    nginx = std::make_unique<NginxServer>(hosts);
+    alias_connect = replace_all(alias_connect, "PORT", std::to_string(nginx->port()));
     std::string config =
         "version: 1\ndefaults:\n  provider: pdns\n  ttl: 300\n  policy_host: {ipv4: [192.0.2.40]}\n"
         "  tlsrpt: {rua: [\"mailto:tlsrpt@" +
         zone +
         "\"]}\n"
         "domains:\n  " +
-        zone + ": {mx: [mail." + zone +
-        "]}\n"
+        zone + ": {mx: [mail." + zone + "]}\n" + alias_domain +
         "rollout:\n  gates: {starttls: false, tlsrpt: {max_failure_rate: 0.01, min_sessions: 100}}\n"
         "  stages:\n"
         "    - {mode: testing, max_age: 86400, hold: 7d}\n"
@@ -43,7 +56,7 @@ struct GateScenario {
         "publish:\n  webroot: \"" +
         nginx->webroot() + "\"\n  verify: true\n  ca_file: \"" + nginx->ca_file() +
         "\"\n  connect_to: {\"mta-sts." + zone + ":443\": \"127.0.0.1:" + std::to_string(nginx->port()) +
-        "\"}\n  propagation: {timeout: 0}\n";
+        "\"" + alias_connect + "}\n  propagation: {timeout: 0}\n";
     write_file(dir.file("stsctl.yaml"), config);
   }
 
@@ -53,9 +66,12 @@ struct GateScenario {
     return run_stsctl(all);
   }
 
-  /// Ingests one report for the zone on `day` ("2026-01-03").
-  void ingest(const std::string& day, int ok, int failed, const std::vector<std::string>& policy_string) {
-    nlohmann::json policy{{"policy-type", "sts"}, {"policy-domain", zone}, {"mx-host", {"mail." + zone}}};
+  /// Ingests one report for `domain` (default: the zone) on `day` ("2026-01-03").
+  void ingest(const std::string& day, int ok, int failed, const std::vector<std::string>& policy_string,
+              const std::string& domain = "") {
+    nlohmann::json policy{{"policy-type", "sts"},
+                          {"policy-domain", domain.empty() ? zone : domain},
+                          {"mx-host", {"mail." + zone}}};
     if (!policy_string.empty()) {
       policy["policy-string"] = policy_string;
     }
@@ -157,4 +173,70 @@ TEST_CASE("promote holds a domain until its TLS-RPT reports pass the gate", "[re
   CHECK(text.find("<td class=\"stage\">2/3 enforce</td>") != std::string::npos);
   CHECK(text.find("<td class=\"next-promotion\">2026-01-22T00:00:03Z</td>") != std::string::npos);
   CHECK(text.find("<svg id=\"chart-" + z + "\"") != std::string::npos);
+}
+
+TEST_CASE("reports for an alias domain count toward its policy domain's gate", "[report][gate][alias]") {
+  GateScenario s(true);
+  const std::string& z = s.zone;
+  auto day0 = s.run("2026-01-01T00:00:00Z", {"apply", "--yes"});
+  INFO(day0.out << day0.err);
+  REQUIRE(day0.exit_code == 0);
+  const std::vector<std::string> published{"version: STSv1", "mode: testing", "mx: mail." + z,
+                                           "max_age: 86400"};
+
+  // Senders report the alias under its own policy-domain (it fetched the
+  // policy at mta-sts.<alias>, a CNAME to the primary's host).
+  s.ingest("2026-01-03", 70, 0, published, s.alias);
+  auto few = s.run("2026-01-08T00:00:01Z", {"promote", "--yes"});
+  INFO(few.out << few.err);
+  CHECK(few.exit_code == 3);
+  CHECK(few.out ==
+        z + ": stays (gate: TLS-RPT reports cover 70 sessions in this stage (1 report), fewer than the "
+            "100 required; ingest more reports (report ingest, report fetch) or wait)\n"
+            "promote: nothing to promote\n");
+
+  // Failures reported for the alias count as well: 3 of 70 + 40 + 3.
+  s.ingest("2026-01-04", 40, 0, {});
+  s.ingest("2026-01-04", 0, 3, {}, s.alias);
+  auto failing = s.run("2026-01-08T00:00:02Z", {"promote", "--yes"});
+  INFO(failing.out << failing.err);
+  CHECK(failing.exit_code == 3);
+  CHECK(failing.out == z + ": stays (gate: TLS-RPT failure rate 2.7% (3 of 113 sessions) is above 1%)\n"
+                           "promote: nothing to promote\n");
+  auto status = s.run("2026-01-08T00:00:02Z", {"status", "--json"});
+  auto rows = nlohmann::json::parse(status.out);
+  REQUIRE(rows.size() == 2);
+  // Domains are listed by name: the alias ("tlsrpt-alias...") first.
+  CHECK(rows[0] == nlohmann::json{{"domain", s.alias}, {"alias_of", z}});
+  CHECK(rows[1]["domain"] == z);
+  CHECK(rows[1]["tlsrpt_7d"]["reports"] == 3);
+  CHECK(rows[1]["tlsrpt_7d"]["sessions"] == 113);
+  CHECK(rows[1]["tlsrpt_7d"]["failed_sessions"] == 3);
+
+  // report show keeps each policy domain as the senders reported it.
+  auto show = s.run("2026-01-08T00:00:02Z", {"--json", "report", "show"});
+  INFO(show.out << show.err);
+  REQUIRE(show.exit_code == 0);
+  auto domains = nlohmann::json::parse(show.out)["domains"];
+  REQUIRE(domains.size() == 2);
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& domain : domains) {
+    by_name[domain["domain"].get<std::string>()] = domain;
+  }
+  REQUIRE(by_name.count(s.alias) == 1);
+  REQUIRE(by_name.count(z) == 1);
+  CHECK(by_name[s.alias]["reports"] == 2);
+  CHECK(by_name[s.alias]["successful_sessions"] == 70);
+  CHECK(by_name[s.alias]["failed_sessions"] == 3);
+  CHECK(by_name[z]["reports"] == 1);
+  CHECK(by_name[z]["successful_sessions"] == 40);
+  CHECK(by_name[z]["failed_sessions"] == 0);
+
+  // Enough clean sessions for the alias alone: the primary moves on.
+  s.ingest("2026-01-05", 500, 0, {}, s.alias);
+  auto pass = s.run("2026-01-08T00:00:03Z", {"promote", "--yes"});
+  INFO(pass.out << pass.err);
+  CHECK(pass.exit_code == 0);
+  CHECK(pass.out.find(z + ": stage 1 -> 2 (mode enforce, max_age 604800)") != std::string::npos);
+  CHECK(s.dns_id() == "20260108000003");
 }
