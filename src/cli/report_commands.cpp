@@ -1,5 +1,7 @@
 #include "cli/report_commands.h"
 
+#include "cli/terminal.h"
+
 #include "net/imap_client.h"
 #include "report/extract.h"
 #include "report/summary.h"
@@ -157,7 +159,9 @@ void store_results(Context& context, ReportStore& store, const std::vector<Input
     ++outcome.inputs;
     bool failed = !input.error.empty();
     if (failed) {
-      std::cerr << "stsctl: " << command << ": " << input.path << ": " << input.error << "\n";
+      // Errors quote the input (a date, a subject): no control character of a
+      // hostile report reaches the terminal.
+      std::cerr << "stsctl: " << command << ": " << single_line(input.path + ": " + input.error) << "\n";
       outcome.errors.push_back({{"input", input.path}, {"error", input.error}});
     }
     for (const auto& found : input.found) {
@@ -166,8 +170,8 @@ void store_results(Context& context, ReportStore& store, const std::vector<Input
         sources.push_back(describe(input.path, found));
       } else {
         failed = true;
-        std::cerr << "stsctl: " << command << ": " << describe(input.path, found) << ": " << found.error
-                  << "\n";
+        std::cerr << "stsctl: " << command << ": "
+                  << single_line(describe(input.path, found) + ": " + found.error) << "\n";
         outcome.errors.push_back({{"input", input.path}, {"part", found.where}, {"error", found.error}});
       }
     }

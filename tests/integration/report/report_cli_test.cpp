@@ -104,6 +104,21 @@ TEST_CASE("report ingest: a failing input does not stop the others; exit 1; each
   CHECK(nlohmann::json::parse(show.out)["domains"][0]["failed_sessions"] == 303);
 }
 
+TEST_CASE("report ingest: control characters quoted from a report do not reach the terminal",
+          "[report][cli]") {
+  Reports r;
+  std::string path = r.dir.file("escape.json");
+  write_file(path,
+             R"({"organization-name": "Evil", "report-id": "x1", "contact-info": null,
+  "date-range": {"start-datetime": "2026-01-01T00:00:00Z\u001b]0;owned\u0007\n", "end-datetime": "2026-01-02T00:00:00Z"},
+  "policies": []})");
+  auto result = r.run({"report", "ingest", path});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err == "stsctl: report ingest: " + path +
+                          ": date-range.start-datetime: '2026-01-01T00:00:00Z ]0;owned  ' is not an RFC 3339 "
+                          "date-time\n");
+}
+
 TEST_CASE("report ingest: Maildir folders (cur and new) and mbox files", "[report][cli]") {
   Reports r;
   std::string maildir = r.dir.file("Maildir");
