@@ -4,6 +4,7 @@
 #include "cli/context.h"
 #include "cli/conventions.h"
 #include "cli/generate.h"
+#include "cli/init_from_dns.h"
 #include "cli/report_commands.h"
 #include "cli/terminal.h"
 #include "provider.h"
@@ -127,10 +128,23 @@ int run_cli(int argc, char** argv) {
   check->add_option("--parallel", check_options.parallel, "Domains checked at once")->capture_default_str();
   check->add_flag("--no-smtp", check_options.no_smtp, "Skip the SMTP STARTTLS checks");
 
+  auto* init = app.add_subcommand("init", "Write a config (the -c file, which must not exist) from live DNS");
+  InitOptions init_options;
+  init->add_option("--from-dns", init_options.domains,
+                   "Domains set up by hand: their MX, _mta-sts, _smtp._tls, mta-sts records and policy")
+      ->required()
+      ->expected(1, -1);
+  init->add_option("--provider", init_options.provider, "defaults.provider of the written config");
+  init->add_option("--resolver", init_options.resolver,
+                   "DNS server IP[:port] (default: the system resolver)");
+  init->add_option("--ca-file", init_options.ca_file, "Trust this CA (PEM) for the policy fetch");
+  init->add_option("--timeout", init_options.timeout_seconds, "Seconds per network step")
+      ->capture_default_str();
+
   ReportCommands report;
   add_report_commands(app, report);
 
-  for (auto* sub : {validate, render, plan, apply, promote, status, check}) {
+  for (auto* sub : {validate, render, plan, apply, promote, status, check, init}) {
     sub->fallthrough();
   }
   for (auto* sub : {render_zone, render_policy, render_web, render_acme}) {
@@ -181,6 +195,9 @@ int run_cli(int argc, char** argv) {
     }
     if (check->parsed()) {
       return run_check(context, check_options);
+    }
+    if (init->parsed()) {
+      return run_init(context, init_options);
     }
     if (auto code = report.run(context)) {
       return *code;

@@ -126,7 +126,10 @@ void manpage_stsctl(const CLI::App& app, std::ostream& out) {
       << "stsctl render zone\nstsctl render policy \\-o /var/www/mta\\-sts\n"
       << "stsctl render web \\-\\-server nginx \\-o /etc/nginx/conf.d/mta\\-sts.conf\n.RE\n.fi\n.PP\n"
       << "What a promotion run on Christmas Eve would do:\n.PP\n.nf\n.RS\n"
-      << "stsctl promote \\-\\-dry\\-run \\-\\-now 2026\\-12\\-24T00:00:00Z\n.RE\n.fi\n";
+      << "stsctl promote \\-\\-dry\\-run \\-\\-now 2026\\-12\\-24T00:00:00Z\n.RE\n.fi\n"
+      << ".PP\nAdopt an MTA\\-STS setup made by hand (writes new.yaml from live DNS and "
+         "HTTPS):\n.PP\n.nf\n.RS\n"
+      << "stsctl \\-c new.yaml init \\-\\-from\\-dns example.net example.org \\-\\-provider pdns\n.RE\n.fi\n";
   out << ".SH SEE ALSO\n\\fBstsctl.yaml\\fR(5)\n";
 }
 

@@ -1,6 +1,7 @@
 #include "publish/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -84,14 +86,42 @@ std::string directory_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-/// A directory to pass to *at() calls: "" means the tree's root itself.
-const char* at_path(const std::string& relative) { return relative.empty() ? "." : relative.c_str(); }
+/// "a/b/c" -> "c"; "c" -> "c".
+std::string name_of(const std::string& relative) {
+  size_t slash = relative.rfind('/');
+  return slash == std::string::npos ? relative : relative.substr(slash + 1);
+}
 
-void sync_directory(int root, const std::string& relative) {
-  Fd dir(::openat(root, at_path(relative), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() >= 0) {
-    ::fsync(dir.get());
+std::string joined(const std::string& directory, const std::string& name) {
+  return directory.empty() ? name : directory + "/" + name;
+}
+
+/// Opens a directory by path without following a symlink in its last
+/// component; -1 with errno set otherwise.
+int open_directory_nofollow(const std::string& path) {
+  return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+bool is_symlink(int parent, const char* name) {
+  struct stat info {};
+  return ::fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(info.st_mode);
+}
+
+/// Six random characters for a temporary name beside the target.
+std::string random_suffix() {
+  static const char k_alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  unsigned char bytes[6] = {};
+  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
+    std::random_device device;
+    for (auto& byte : bytes) {
+      byte = static_cast<unsigned char>(device());
+    }
   }
+  std::string suffix;
+  for (unsigned char byte : bytes) {
+    suffix += k_alphabet[byte % (sizeof k_alphabet - 1)];
+  }
+  return suffix;
 }
 
 }  // namespace
@@ -100,7 +130,7 @@ FileTree::FileTree(const std::string& root, NewRoot new_root) : m_root(root) {
   while (m_root.size() > 1 && m_root.back() == '/') {
     m_root.pop_back();
   }
-  m_fd.reset(::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  m_fd.reset(open_directory_nofollow(m_root));
   if (m_fd.get() < 0 && errno == ENOENT) {
     std::string parent = directory_of(m_root);
     stsctl::make_directories(parent);
@@ -113,15 +143,21 @@ FileTree::FileTree(const std::string& root, NewRoot new_root) : m_root(root) {
       }
       m_staging = name.data();
       ::chmod(m_staging.c_str(), k_directory_mode);  // mkdtemp makes it 0700
-      m_fd.reset(::open(m_staging.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      m_fd.reset(open_directory_nofollow(m_staging));
     } else {
       stsctl::make_directories(m_root);
-      m_fd.reset(::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      m_fd.reset(open_directory_nofollow(m_root));
     }
     m_fresh = true;
   }
   if (m_fd.get() < 0) {
-    throw std::runtime_error(system_error("open directory", m_staging.empty() ? m_root : m_staging, errno));
+    int error = errno;
+    if ((error == ELOOP || error == ENOTDIR) && is_symlink(AT_FDCWD, m_root.c_str())) {
+      throw std::runtime_error("refusing to write in '" + m_root +
+                               "': it is a symbolic link (stsctl writes only inside a real directory; "
+                               "name the directory it points to instead)");
+    }
+    throw std::runtime_error(system_error("open directory", m_staging.empty() ? m_root : m_staging, error));
   }
   mode_t mask = current_umask();
   m_umask_cuts_modes = (k_file_mode & mask) != 0 || (k_directory_mode & mask) != 0;
@@ -159,54 +195,79 @@ std::string FileTree::display(const std::string& relative) const {
   return relative.empty() ? base : base + "/" + relative;
 }
 
-void FileTree::make_directories(const std::string& relative) const {
-  if (relative.empty()) {
-    return;
-  }
-  if (m_fresh) {
-    // Nothing below a root made by this run exists but what it made itself:
-    // top down, one mkdir per level; EEXIST is a sibling file's parent.
-    for (size_t slash = relative.find('/');; slash = relative.find('/', slash + 1)) {
-      std::string level = relative.substr(0, slash);
-      if (::mkdirat(m_fd.get(), level.c_str(), k_directory_mode) == 0) {
-        if (m_umask_cuts_modes) {
-          ::fchmodat(m_fd.get(), level.c_str(), k_directory_mode, 0);
-        }
-      } else if (errno != EEXIST) {
-        throw std::runtime_error(system_error("create directory", display(level), errno));
-      }
-      if (slash == std::string::npos) {
-        return;
-      }
+std::string FileTree::refusal(const std::string& target, const std::string& link) const {
+  return "refusing to write '" + display(target) + "': '" + display(link) +
+         "' is a symbolic link (stsctl writes only inside '" + m_root +
+         "'; replace the link by a directory or file)";
+}
+
+int FileTree::open_level(int parent, const std::string& name, const std::string& so_far,
+                         const std::string& directory, const std::string& target,
+                         Directories directories) const {
+  const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  bool create = directories == Directories::Create;
+  // Below a root this run made, a level is most likely missing: mkdir first.
+  bool made = create && m_fresh && ::mkdirat(parent, name.c_str(), k_directory_mode) == 0;
+  int fd = ::openat(parent, name.c_str(), flags);
+  int error = errno;
+  if (fd < 0 && error == ENOENT && create) {
+    made = ::mkdirat(parent, name.c_str(), k_directory_mode) == 0;
+    if (!made && errno != EEXIST) {
+      throw std::runtime_error(system_error("create directory", display(so_far), errno));
     }
-  }
-  // Deepest first: when the parents exist, one mkdir answers.
-  int error = 0;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (::mkdirat(m_fd.get(), relative.c_str(), k_directory_mode) == 0) {
-      if (m_umask_cuts_modes) {
-        ::fchmodat(m_fd.get(), relative.c_str(), k_directory_mode, 0);
-      }
-      return;
-    }
+    fd = ::openat(parent, name.c_str(), flags);
     error = errno;
-    if (error != ENOENT || attempt == 1) {
+  }
+  if (fd >= 0) {
+    // fchmod on the opened directory: fchmodat by name would follow a
+    // symlink swapped in after the mkdir.
+    if (made && m_umask_cuts_modes) {
+      ::fchmod(fd, k_directory_mode);
+    }
+    return fd;
+  }
+  if ((error == ELOOP || error == ENOTDIR) && is_symlink(parent, name.c_str())) {
+    throw std::runtime_error(refusal(target, so_far));
+  }
+  throw std::runtime_error(
+      system_error(create ? "create directory" : "open directory", display(directory), error));
+}
+
+FileTree::Directory FileTree::open_directory(const std::string& relative, Directories directories) const {
+  return open_directory_for(relative, relative, directories);
+}
+
+FileTree::Directory FileTree::open_directory_for(const std::string& relative, const std::string& target,
+                                                 Directories directories) const {
+  if (relative.empty()) {
+    return Directory(-1, m_fd.get(), relative);
+  }
+  // Every level is checked before the first is created.
+  std::vector<std::string> levels;
+  for (size_t start = 0;;) {
+    size_t slash = relative.find('/', start);
+    std::string name = relative.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (name.empty() || name == "." || name == "..") {
+      throw std::runtime_error("refusing to write '" + display(target) + "': '" + name +
+                               "' is not a directory name (stsctl writes only inside '" + m_root + "')");
+    }
+    levels.push_back(name);
+    if (slash == std::string::npos) {
       break;
     }
-    std::string parent = parent_of(relative);
-    if (parent.empty()) {
-      break;
-    }
-    make_directories(parent);
+    start = slash + 1;
   }
-  if (error == EEXIST) {
-    struct stat info {};
-    if (::fstatat(m_fd.get(), relative.c_str(), &info, 0) == 0 && S_ISDIR(info.st_mode)) {
-      return;
-    }
-    error = ENOTDIR;
+  int parent = m_fd.get();
+  Fd current;
+  size_t start = 0;
+  for (const auto& name : levels) {
+    size_t slash = relative.find('/', start);
+    current.reset(open_level(parent, name, relative.substr(0, slash), relative, target, directories));
+    parent = current.get();
+    start = slash + 1;
   }
-  throw std::runtime_error(system_error("create directory", display(relative), error));
+  int fd = current.release();
+  return Directory(fd, fd, relative);
 }
 
 void FileTree::fill(int fd, const std::string& relative, const std::string& content,
@@ -222,24 +283,24 @@ void FileTree::fill(int fd, const std::string& relative, const std::string& cont
   }
 }
 
-bool FileTree::create_complete(const std::string& relative, const std::string& content,
-                               Durability durability) const {
-  std::string directory = parent_of(relative);
-  Fd fd(::openat(m_fd.get(), at_path(directory), O_TMPFILE | O_WRONLY | O_CLOEXEC, k_file_mode));
+bool FileTree::create_complete(const Directory& directory, const std::string& name,
+                               const std::string& content, Durability durability) const {
+  std::string relative = joined(directory.relative(), name);
+  Fd fd(::openat(directory.m_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, k_file_mode));
   if (fd.get() < 0) {
     if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
       return false;  // no O_TMPFILE here
     }
-    throw std::runtime_error(system_error("create a file in", display(directory), errno));
+    throw std::runtime_error(system_error("create a file in", display(directory.relative()), errno));
   }
   fill(fd.get(), relative, content, durability);
   // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc link works for anyone.
-  if (::linkat(fd.get(), "", m_fd.get(), relative.c_str(), AT_EMPTY_PATH) != 0) {
+  if (::linkat(fd.get(), "", directory.m_fd, name.c_str(), AT_EMPTY_PATH) != 0) {
     if (errno == EEXIST) {
       return false;  // appeared meanwhile: replace it
     }
     std::string self = "/proc/self/fd/" + std::to_string(fd.get());
-    if (::linkat(AT_FDCWD, self.c_str(), m_fd.get(), relative.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    if (::linkat(AT_FDCWD, self.c_str(), directory.m_fd, name.c_str(), AT_SYMLINK_FOLLOW) != 0) {
       if (errno == EEXIST || errno == ENOENT) {
         return false;
       }
@@ -247,14 +308,16 @@ bool FileTree::create_complete(const std::string& relative, const std::string& c
     }
   }
   if (durability == Durability::Sync) {
-    sync_directory(m_fd.get(), directory);
+    ::fsync(directory.m_fd);
   }
   return true;
 }
 
-bool FileTree::create_plain(const std::string& relative, const std::string& content,
+bool FileTree::create_plain(const Directory& directory, const std::string& name, const std::string& content,
                             Durability durability) const {
-  Fd fd(::openat(m_fd.get(), relative.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, k_file_mode));
+  std::string relative = joined(directory.relative(), name);
+  Fd fd(::openat(directory.m_fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                 k_file_mode));
   if (fd.get() < 0) {
     if (errno == EEXIST) {
       return false;  // written before in this run: replace it
@@ -265,21 +328,28 @@ bool FileTree::create_plain(const std::string& relative, const std::string& cont
   return true;
 }
 
-void FileTree::replace_by_rename(const std::string& relative, const std::string& content,
-                                 Durability durability) const {
-  std::string directory = parent_of(relative);
-  // mkostemp wants a whole path; this path is rare (a changed file).
-  std::string pattern = display(relative) + ".XXXXXX";
-  std::vector<char> temp_name(pattern.begin(), pattern.end());
-  temp_name.push_back('\0');
-  Fd fd(::mkostemp(temp_name.data(), O_CLOEXEC));
-  if (fd.get() < 0) {
-    throw std::runtime_error(system_error("create a temporary file in", display(directory), errno));
+void FileTree::replace_by_rename(const Directory& directory, const std::string& name,
+                                 const std::string& content, Durability durability) const {
+  const int dir = directory.m_fd;
+  std::string temp_name;
+  Fd fd;
+  for (int attempt = 0; attempt < 100 && fd.get() < 0; ++attempt) {
+    temp_name = name + "." + random_suffix();
+    fd.reset(
+        ::openat(dir, temp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, k_file_mode));
+    if (fd.get() < 0 && errno != EEXIST) {
+      break;
+    }
   }
-  std::string temp_path = temp_name.data();
-  auto fail = [&](const std::string& verb, const std::string& target, int error) {
-    ::unlink(temp_path.c_str());
-    throw std::runtime_error(system_error(verb, target, error));
+  if (fd.get() < 0) {
+    throw std::runtime_error(
+        system_error("create a temporary file in", display(directory.relative()), errno));
+  }
+  std::string temp_path = display(joined(directory.relative(), temp_name));
+  std::string target = display(joined(directory.relative(), name));
+  auto fail = [&](const std::string& verb, const std::string& what, int error) {
+    ::unlinkat(dir, temp_name.c_str(), 0);
+    throw std::runtime_error(system_error(verb, what, error));
   };
   if (::fchmod(fd.get(), k_file_mode) != 0) {
     fail("set permissions on", temp_path, errno);
@@ -293,58 +363,32 @@ void FileTree::replace_by_rename(const std::string& relative, const std::string&
   if (::close(fd.release()) != 0) {
     fail("close", temp_path, errno);
   }
-  if (::rename(temp_path.c_str(), display(relative).c_str()) != 0) {
-    fail("rename '" + temp_path + "' to", display(relative), errno);
+  // Within one directory descriptor: the rename cannot be redirected.
+  if (::renameat(dir, temp_name.c_str(), dir, name.c_str()) != 0) {
+    fail("rename '" + temp_path + "' to", target, errno);
   }
   if (durability == Durability::Sync) {
-    sync_directory(m_fd.get(), directory);
-  }
-}
-
-void FileTree::refuse_symlinks(const std::string& relative) const {
-  // Each component is opened with O_NOFOLLOW from its parent's descriptor,
-  // so a symlink anywhere below the root (mta-sts.D, .well-known, the file)
-  // stops the write before anything is written through it.
-  int parent = m_fd.get();
-  Fd current;
-  size_t start = 0;
-  while (start < relative.size()) {
-    size_t slash = relative.find('/', start);
-    bool last = slash == std::string::npos;
-    std::string name = relative.substr(start, last ? std::string::npos : slash - start);
-    std::string so_far = relative.substr(0, last ? std::string::npos : slash);
-    struct stat info {};
-    if (::fstatat(parent, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
-      return;  // missing: it will be created, as a directory or file of ours
-    }
-    if (S_ISLNK(info.st_mode)) {
-      throw std::runtime_error("refusing to write '" + display(relative) + "': '" + display(so_far) +
-                               "' is a symbolic link (stsctl writes only inside '" + m_root +
-                               "'; replace the link by a directory or file)");
-    }
-    if (last) {
-      return;
-    }
-    Fd next(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (next.get() < 0) {
-      if (errno == ELOOP) {
-        throw std::runtime_error("refusing to write '" + display(relative) + "': '" + display(so_far) +
-                                 "' is a symbolic link (stsctl writes only inside '" + m_root + "')");
-      }
-      return;  // not a directory: the write reports it
-    }
-    current.reset(next.release());
-    parent = current.get();
-    start = slash + 1;
+    ::fsync(dir);
   }
 }
 
 bool FileTree::write(const std::string& relative, const std::string& content, Durability durability,
                      Directories directories) const {
+  std::string name = name_of(relative);
+  if (name.empty() || name == "." || name == "..") {
+    throw std::runtime_error("refusing to write '" + display(relative) + "': '" + name +
+                             "' is not a file name (stsctl writes only inside '" + m_root + "')");
+  }
+  Directory directory = open_directory_for(parent_of(relative), relative, directories);
+  return write(directory, name, content, durability);
+}
+
+bool FileTree::write(const Directory& directory, const std::string& name, const std::string& content,
+                     Durability durability) const {
+  std::string relative = joined(directory.relative(), name);
   // Below a root this run created, only this run's files exist: no probe.
   if (!m_fresh) {
-    refuse_symlinks(relative);
-    Fd existing(::openat(m_fd.get(), relative.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    Fd existing(::openat(directory.m_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (existing.get() >= 0) {
       std::string current;
       if (int error = read_all(existing.get(), current)) {
@@ -353,22 +397,21 @@ bool FileTree::write(const std::string& relative, const std::string& content, Du
       if (current == content) {
         return false;
       }
-      replace_by_rename(relative, content, durability);
+      replace_by_rename(directory, name, content, durability);
       return true;
     }
-    // Missing, or a parent is not a directory (make_directories says so).
-    if (errno != ENOENT && errno != ENOTDIR) {
+    if (errno == ELOOP) {
+      throw std::runtime_error(refusal(relative, relative));
+    }
+    if (errno != ENOENT) {
       throw std::runtime_error(system_error("read", display(relative), errno));
     }
   }
-  if (directories == Directories::Create) {
-    make_directories(parent_of(relative));
-  }
   // No reader can see a staging directory: plain creates are enough there.
-  bool created = !m_staging.empty() ? create_plain(relative, content, durability)
-                                    : create_complete(relative, content, durability);
+  bool created = !m_staging.empty() ? create_plain(directory, name, content, durability)
+                                    : create_complete(directory, name, content, durability);
   if (!created) {  // no O_TMPFILE here, or the name appeared meanwhile
-    replace_by_rename(relative, content, durability);
+    replace_by_rename(directory, name, content, durability);
   }
   return true;
 }

@@ -6,6 +6,7 @@
 #include "util/fd.h"
 
 #include <string>
+#include <utility>
 
 namespace stsctl {
 
@@ -29,7 +30,8 @@ class FileTree {
   /// and a failed run leaves nothing behind (render zone and render policy).
   enum class NewRoot { CreateInPlace, Stage };
 
-  /// Opens `root` (see NewRoot).
+  /// Opens `root` (see NewRoot) with O_NOFOLLOW: a root that is itself a
+  /// symbolic link is refused, as everything below it is.
   explicit FileTree(const std::string& root, NewRoot new_root = NewRoot::CreateInPlace);
   /// Removes a staging directory that was not published.
   ~FileTree();
@@ -41,16 +43,48 @@ class FileTree {
   /// the message names where the files are.
   void publish();
 
+  /// A directory below the root, opened component by component from the
+  /// root's descriptor with O_NOFOLLOW. Writes through it land in that
+  /// directory even when a component of its path is swapped for a symlink
+  /// after it was opened: nothing is resolved by path again.
+  class Directory {
+   public:
+    Directory(const Directory&) = delete;
+    Directory& operator=(const Directory&) = delete;
+    /// Its path below the root ("" for the root itself).
+    const std::string& relative() const { return m_relative; }
+
+   private:
+    friend class FileTree;
+    Directory(int owned_fd, int fd, std::string relative)
+        : m_owned(owned_fd), m_fd(fd), m_relative(std::move(relative)) {}
+    Fd m_owned;  // -1 for the root, whose descriptor the tree keeps
+    int m_fd;
+    std::string m_relative;
+  };
+
+  /// Opens root/`relative` (see Directory); Directories::Create makes the
+  /// missing levels. Throws std::runtime_error naming the directory and the
+  /// cause, or refusing a symbolic link anywhere on the way, or a "." or
+  /// ".." component.
+  Directory open_directory(const std::string& relative, Directories directories) const;
+
   /// Writes `content` to root/`relative` unless the file already holds
   /// exactly `content` (then nothing is written and the result is false). A
   /// new file appears complete (O_TMPFILE and linkat where the file system
-  /// has them); an existing one is replaced by rename. Directories::Create
+  /// has them); an existing one is replaced by renameat. Directories::Create
   /// makes missing parent directories. Throws std::runtime_error naming the
   /// path and the system error; on failure the old file is untouched. A
   /// symbolic link anywhere below the root (a directory or the file itself)
   /// is refused with an error naming it: nothing is written outside the tree.
   bool write(const std::string& relative, const std::string& content, Durability durability,
              Directories directories) const;
+
+  /// As above, for the file `name` in an opened directory: every step is
+  /// relative to its descriptor (create, fsync, renameat, fsync of the
+  /// directory), so a symlink swapped in meanwhile is never followed.
+  bool write(const Directory& directory, const std::string& name, const std::string& content,
+             Durability durability) const;
 
   /// syncfs(2) on the file system holding the root; throws on failure.
   void sync() const;
@@ -61,14 +95,21 @@ class FileTree {
 
  private:
   std::string display(const std::string& relative) const;
-  /// Throws when a component of `relative` below the root is a symlink.
-  void refuse_symlinks(const std::string& relative) const;
-  void make_directories(const std::string& relative) const;
+  /// "refusing to write `target`: `link` is a symbolic link ...".
+  std::string refusal(const std::string& target, const std::string& link) const;
+  /// Opens (or creates) `name` in `parent` without following a symlink;
+  /// `so_far` is its path, `directory` the one being opened for `target`.
+  int open_level(int parent, const std::string& name, const std::string& so_far, const std::string& directory,
+                 const std::string& target, Directories directories) const;
+  Directory open_directory_for(const std::string& relative, const std::string& target,
+                               Directories directories) const;
   /// Mode 0644, the content, and fsync for Durability::Sync, on a new file.
   void fill(int fd, const std::string& relative, const std::string& content, Durability durability) const;
-  bool create_complete(const std::string& relative, const std::string& content, Durability durability) const;
-  bool create_plain(const std::string& relative, const std::string& content, Durability durability) const;
-  void replace_by_rename(const std::string& relative, const std::string& content,
+  bool create_complete(const Directory& directory, const std::string& name, const std::string& content,
+                       Durability durability) const;
+  bool create_plain(const Directory& directory, const std::string& name, const std::string& content,
+                    Durability durability) const;
+  void replace_by_rename(const Directory& directory, const std::string& name, const std::string& content,
                          Durability durability) const;
 
   std::string m_root;

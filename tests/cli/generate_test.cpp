@@ -88,7 +88,7 @@ TEST_CASE("stsctl(1) documents every command and every option --help shows") {
   std::string page = generated({"__manpage", "stsctl"});
   const std::vector<std::vector<std::string>> commands = {
       {},       {"validate"}, {"render", "zone"}, {"render", "policy"}, {"render", "web"}, {"render", "acme"},
-      {"plan"}, {"apply"},    {"promote"},        {"status"},           {"check"}};
+      {"plan"}, {"apply"},    {"promote"},        {"status"},           {"check"},         {"init"}};
   for (const auto& command : commands) {
     std::string name = "stsctl";
     for (const auto& word : command) {
@@ -136,7 +136,8 @@ TEST_CASE("bash completion completes commands, options, values and configured do
                    "  example.org: {alias_of: example.net}\n"
                    "  other.example: {mx: [mail.example.net]}\n");
 
-  CHECK(bash_completions(script, "stsctl ''") == "validate\nrender\nplan\napply\npromote\nstatus\ncheck\nreport\n");
+  CHECK(bash_completions(script, "stsctl ''") ==
+        "validate\nrender\nplan\napply\npromote\nstatus\ncheck\ninit\nreport\n");
   CHECK(bash_completions(script, "stsctl re") == "render\nreport\n");
   CHECK(bash_completions(script, "stsctl render ''") == "zone\npolicy\nweb\nacme\n");
   CHECK(bash_completions(script, "stsctl render web --server ''") == "nginx\napache\nopenbsd-httpd\ncaddy\n");

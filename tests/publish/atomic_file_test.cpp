@@ -186,3 +186,90 @@ TEST_CASE("FileTree removes an unpublished staging root and keeps one it cannot 
   CHECK(test::read_file(dir.file("www/other.txt")) == "someone else was quicker");
   CHECK(entries_in(dir.path()) == 2);  // www and the kept staging directory with x.txt
 }
+
+// Issue 15: a component swapped for a symlink between the walk and the write.
+// open_directory is the walk; the swap happens before the write through it.
+TEST_CASE("FileTree writes through an opened directory stay inside when its path becomes a symlink",
+          "[atomic_file][symlink]") {
+  TempDir dir("swap");
+  const std::string root = dir.file("www");
+  const std::string outside = dir.file("outside");
+  std::filesystem::create_directories(root + "/mta-sts.example.com/.well-known");
+  std::filesystem::create_directories(outside + "/.well-known");
+  const bool existing = GENERATE(false, true);  // a new file (linkat) or a replaced one (renameat)
+  const Durability durability = GENERATE(Durability::Deferred, Durability::Sync);
+  if (existing) {
+    test::write_file(root + "/mta-sts.example.com/.well-known/mta-sts.txt", "old policy");
+  }
+
+  FileTree tree(root);
+  FileTree::Directory well_known =
+      tree.open_directory("mta-sts.example.com/.well-known", Directories::Create);
+  CHECK(well_known.relative() == "mta-sts.example.com/.well-known");
+  // The swap: the host directory moves away and a symlink to outside takes its name.
+  std::filesystem::rename(root + "/mta-sts.example.com", root + "/moved");
+  std::filesystem::create_directory_symlink(outside, root + "/mta-sts.example.com");
+  // A write by path now lands outside: the swap is real.
+  test::write_file(root + "/mta-sts.example.com/.well-known/probe", "x");
+  REQUIRE(test::file_exists(outside + "/.well-known/probe"));
+  std::filesystem::remove(outside + "/.well-known/probe");
+
+  CHECK(tree.write(well_known, "mta-sts.txt", "new policy", durability));
+  CHECK(entries_in(outside + "/.well-known") == 0);
+  CHECK(test::read_file(root + "/moved/.well-known/mta-sts.txt") == "new policy");
+  CHECK(entries_in(root + "/moved/.well-known") == 1);  // no temporary file left
+  CHECK((stat_of(root + "/moved/.well-known/mta-sts.txt").st_mode & 07777) == 0644);
+  CHECK_FALSE(tree.write(well_known, "mta-sts.txt", "new policy", durability));
+
+  // A write by its path walks again and refuses the link.
+  CHECK_THROWS_WITH(tree.write("mta-sts.example.com/.well-known/mta-sts.txt", "new policy", durability,
+                               Directories::Create),
+                    "refusing to write '" + root + "/mta-sts.example.com/.well-known/mta-sts.txt': '" + root +
+                        "/mta-sts.example.com' is a symbolic link (stsctl writes only inside '" + root +
+                        "'; replace the link by a directory or file)");
+  CHECK_THROWS_WITH(tree.open_directory("mta-sts.example.com/.well-known", Directories::MustExist),
+                    "refusing to write '" + root + "/mta-sts.example.com/.well-known': '" + root +
+                        "/mta-sts.example.com' is a symbolic link (stsctl writes only inside '" + root +
+                        "'; replace the link by a directory or file)");
+  CHECK(entries_in(outside + "/.well-known") == 0);
+}
+
+TEST_CASE("FileTree refuses a symlinked root and names outside the tree", "[atomic_file][symlink]") {
+  TempDir dir("root-link");
+  std::filesystem::create_directories(dir.file("real"));
+  std::filesystem::create_directory_symlink(dir.file("real"), dir.file("www"));
+  CHECK_THROWS_WITH(FileTree(dir.file("www")),
+                    "refusing to write in '" + dir.file("www") +
+                        "': it is a symbolic link (stsctl writes only inside a real directory; name the "
+                        "directory it points to instead)");
+  CHECK_THROWS_WITH(FileTree(dir.file("www/")),
+                    Catch::StartsWith("refusing to write in '" + dir.file("www") + "'"));
+
+  FileTree tree(dir.file("real"));
+  CHECK_THROWS_WITH(tree.write("../escape.txt", "x", Durability::Deferred, Directories::Create),
+                    "refusing to write '" + dir.file("real/../escape.txt") +
+                        "': '..' is not a directory name (stsctl writes only inside '" + dir.file("real") +
+                        "')");
+  CHECK_THROWS_WITH(tree.write("a//b.txt", "x", Durability::Deferred, Directories::Create),
+                    "refusing to write '" + dir.file("real/a//b.txt") +
+                        "': '' is not a directory name (stsctl writes only inside '" + dir.file("real") +
+                        "')");
+  CHECK_THROWS_WITH(tree.write("a/..", "x", Durability::Deferred, Directories::Create),
+                    "refusing to write '" + dir.file("real/a/..") +
+                        "': '..' is not a file name (stsctl writes only inside '" + dir.file("real") + "')");
+  CHECK(entries_in(dir.path()) == 2);  // real and www: nothing written
+  CHECK(entries_in(dir.file("real")) == 0);
+}
+
+TEST_CASE("FileTree directory errors, verbatim", "[atomic_file]") {
+  TempDir dir("tree-errors");
+  FileTree tree(dir.path());
+  CHECK_THROWS_WITH(
+      tree.write("missing/deeper/f.zone", "x", Durability::Deferred, Directories::MustExist),
+      "failed to open directory '" + dir.file("missing/deeper") + "' (No such file or directory)");
+  test::write_file(dir.file("plain"), "a file where a directory must go");
+  CHECK_THROWS_WITH(tree.write("plain/sub/f.txt", "x", Durability::Deferred, Directories::Create),
+                    "failed to create directory '" + dir.file("plain/sub") + "' (Not a directory)");
+  CHECK_THROWS_WITH(tree.open_directory("plain", Directories::MustExist),
+                    "failed to open directory '" + dir.file("plain") + "' (Not a directory)");
+}
