@@ -116,15 +116,6 @@ int run_cli(int argc, char** argv) {
                    "Wait this long (30s, 5m) for another run's state lock; 0: fail at once")
       ->capture_default_str();
 
-  auto* state = app.add_subcommand("state", "Work on the state database itself");
-  state->require_subcommand(1);
-  auto* state_migrate = state->add_subcommand(
-      "migrate", "Copy the state to another database (SQLite file or postgresql:// URL)");
-  StateMigrateOptions migrate_options;
-  state_migrate->add_option("--to", migrate_options.to, "Target: a SQLite file path or a postgresql:// URL")
-      ->required();
-  state_migrate->add_flag("--force", migrate_options.force, "Replace a target that already holds state");
-
   auto* status = app.add_subcommand("status", "Per domain: mode, max_age, id, stage, since, next promotion");
 
   auto* check = app.add_subcommand("check", "Live checks over DNS, HTTPS and SMTP STARTTLS");
@@ -146,6 +137,15 @@ int run_cli(int argc, char** argv) {
 
   ReportCommands report;
   add_report_commands(app, report);
+
+  auto* state = app.add_subcommand("state", "Work on the state database itself");
+  state->require_subcommand(1);
+  auto* state_migrate = state->add_subcommand(
+      "migrate", "Copy the state to another database (SQLite file or postgresql:// URL)");
+  StateMigrateOptions migrate_options;
+  state_migrate->add_option("--to", migrate_options.to, "Target: a SQLite file path or a postgresql:// URL")
+      ->required();
+  state_migrate->add_flag("--force", migrate_options.force, "Replace a target that already holds state");
 
   for (auto* sub : {validate, render, plan, apply, promote, status, check, state, state_migrate}) {
     sub->fallthrough();

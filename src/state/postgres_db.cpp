@@ -134,7 +134,14 @@ class PostgresDb final : public SqlDb {
     return std::make_unique<PostgresQuery>(*this, std::string(), std::move(text), params);
   }
 
-  void begin_write() override { exec(k_begin_write, "begin a transaction on"); }
+  void begin_write() override {
+    try {
+      exec(k_begin_write, "begin a transaction on");
+    } catch (...) {
+      rollback();  // BEGIN ran, the lock did not: leave no aborted transaction behind
+      throw;
+    }
+  }
   void begin_read() override { exec("BEGIN ISOLATION LEVEL REPEATABLE READ", "begin a read on"); }
   void commit() override {
     PgResult result(PQexec(m_conn.get(), "COMMIT"));

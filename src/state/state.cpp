@@ -168,6 +168,27 @@ struct StateStore::Impl {
     return out;
   }
 
+  // The stored policy hash of each record's domain: one scan for many
+  // records (a query each costs a round trip on PostgreSQL), else lookups.
+  std::map<std::string, std::string> current_hashes(const std::vector<PublishedPolicyRecord>& records) const {
+    std::map<std::string, std::string> out;
+    if (records.size() > 32) {
+      auto q = db->query("SELECT domain, policy_hash FROM domains");
+      while (q->step()) {
+        out.emplace(q->text(0), q->text(1));
+      }
+      return out;
+    }
+    for (const auto& r : records) {
+      auto q = db->query("SELECT policy_hash FROM domains WHERE domain = ?1");
+      q->bind(1, r.domain);
+      if (q->step()) {
+        out.emplace(r.domain, q->text(0));
+      }
+    }
+    return out;
+  }
+
   // Runs an UPDATE on one domain row; false when there is no such row.
   bool update_domain(const char* sql /* a string literal */, const std::string& domain,
                      const std::function<void(SqlQuery&)>& bind_rest) {
@@ -304,21 +325,24 @@ std::map<std::string, IdDecision> StateStore::resolve_and_record(
 
 void StateStore::record_published(const std::vector<PublishedPolicyRecord>& records, int64_t now_unix) {
   WriteTxn txn(*m_impl->db);
+  auto hashes = m_impl->current_hashes(records);
   for (const auto& r : records) {
-    const auto current = m_impl->read_domain(r.domain);
-    if (current && current->policy_hash == r.hash) {
+    const auto current = hashes.find(r.domain);
+    if (current != hashes.end() && current->second == r.hash) {
       continue;
     }
     m_impl->record(r.domain, r.id, r.hash, r.policy, r.policy_text, now_unix);
+    hashes[r.domain] = r.hash;
   }
   txn.commit();
 }
 
 void StateStore::record_pending(const std::vector<PublishedPolicyRecord>& records, int64_t now_unix) {
   WriteTxn txn(*m_impl->db);
+  const auto hashes = m_impl->current_hashes(records);
   for (const auto& r : records) {
-    const auto current = m_impl->read_domain(r.domain);
-    if (current && current->policy_hash == r.hash) {
+    const auto current = hashes.find(r.domain);
+    if (current != hashes.end() && current->second == r.hash) {
       continue;
     }
     m_impl->record_pending(r.domain, r.id, r.hash, r.policy, r.policy_text, now_unix);

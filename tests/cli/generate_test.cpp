@@ -136,7 +136,8 @@ TEST_CASE("bash completion completes commands, options, values and configured do
                    "  example.org: {alias_of: example.net}\n"
                    "  other.example: {mx: [mail.example.net]}\n");
 
-  CHECK(bash_completions(script, "stsctl ''") == "validate\nrender\nplan\napply\npromote\nstatus\ncheck\nreport\n");
+  CHECK(bash_completions(script, "stsctl ''") ==
+        "validate\nrender\nplan\napply\npromote\nstatus\ncheck\nreport\nstate\n");
   CHECK(bash_completions(script, "stsctl re") == "render\nreport\n");
   CHECK(bash_completions(script, "stsctl render ''") == "zone\npolicy\nweb\nacme\n");
   CHECK(bash_completions(script, "stsctl render web --server ''") == "nginx\napache\nopenbsd-httpd\ncaddy\n");

@@ -660,24 +660,33 @@ TEST_CASE("StateLock excludes other processes and names the holder", "[state][lo
 
   SECTION("a waiting process gets the lock when the holder exits") {
     int ready[2];
+    int go[2];
     REQUIRE(pipe(ready) == 0);
+    REQUIRE(pipe(go) == 0);
     const pid_t holder = fork_child([&]() {
       close(ready[0]);
+      close(go[1]);
       StateLock lock(path, 5, "stsctl promote");
       const char byte = 'x';
       if (write(ready[1], &byte, 1) != 1) {
         return 3;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(700));
+      char ignored = 0;
+      if (read(go[0], &ignored, 1) != 0) {  // EOF: the parent lets go
+        return 4;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
       return 0;  // the lock is released as the process exits
     });
     close(ready[1]);
+    close(go[0]);
     char byte = 0;
     REQUIRE(read(ready[0], &byte, 1) == 1);
     close(ready[0]);
     CHECK_THROWS_WITH(StateLock(path, 0), Catch::StartsWith(held_by(holder, "stsctl promote")) &&
                                               Catch::EndsWith("Z); waited 0 s)" + k_next));
     const auto start = std::chrono::steady_clock::now();
+    close(go[1]);
     StateLock lock(path, 10);
     CHECK(std::chrono::steady_clock::now() - start > std::chrono::milliseconds(100));
     CHECK(wait_child(holder) == 0);
