@@ -25,7 +25,7 @@ using namespace stsctl::test;
 
 namespace {
 
-constexpr int k_zones = 40;
+constexpr int k_zones = 20;
 
 std::string make_config(const PdnsServer& pdns, const std::vector<std::string>& zones,
                         const std::string& state) {
@@ -144,11 +144,11 @@ TEST_CASE("two applies from separate configs on one PostgreSQL state: one fails 
         run_stsctl({"-c", b.file("stsctl.yaml"), "--now", "2026-03-01T11:00:00Z", "apply", "--yes"});
     INFO(second.out << second.err);
     CHECK(second.exit_code == 1);
-    const std::string prefix = "error: state: failed to lock state database '" + url +
+    const std::string prefix = "stsctl: state: failed to lock state database '" + url +
                                "' (held by stsctl apply (host " + host + ", pid " +
                                std::to_string(first.pid) + ", since ";
     CHECK(second.err.rfind(prefix, 0) == 0);
-    CHECK_THAT(second.err, Catch::Contains("Z; waited 0 s); retry when it has finished, or wait for it with "
+    CHECK_THAT(second.err, Catch::Contains("Z); waited 0 s); retry when it has finished, or wait for it with "
                                            "--lock-timeout DURATION"));
     // A third waits for the lock, then finds the first one's work done.
     Background third({"-c", b.file("stsctl.yaml"), "--now", "2026-03-01T12:00:00Z", "apply", "--yes",
@@ -235,7 +235,7 @@ TEST_CASE("state migrate copies SQLite to PostgreSQL and back, verified", "[inte
   auto again = run_stsctl(with({"state", "migrate", "--to", url}));
   CHECK(again.exit_code == 1);
   CHECK(again.err ==
-        "error: state: failed to migrate state to '" + url +
+        "stsctl: state: failed to migrate state to '" + url +
             "' (it already holds state; pass --force to replace it, or choose an empty database)\n");
   CHECK(run_stsctl(with({"state", "migrate", "--to", url, "--force"})).exit_code == 0);
 
