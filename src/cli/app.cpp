@@ -100,6 +100,10 @@ int run_cli(int argc, char** argv) {
   apply->add_flag("-y,--yes", apply_options.yes,
                   "Do not ask for confirmation (required when not on a terminal)");
   apply->add_flag("--force", apply_options.force, "Push even when the MX-coverage guard objects");
+  apply
+      ->add_option("--lock-timeout", apply_options.lock_timeout,
+                   "Wait this long (30s, 5m) for another run's state lock; 0: fail at once")
+      ->capture_default_str();
 
   auto* promote =
       app.add_subcommand("promote", "Advance domains whose stage hold has passed and gates are green");
@@ -108,6 +112,10 @@ int run_cli(int argc, char** argv) {
   promote->add_flag("--dry-run", promote_options.dry_run, "Show what would happen; change nothing");
   promote->add_flag("-y,--yes", promote_options.yes, "Do not ask for confirmation");
   promote->add_flag("--force", promote_options.force, "Push even when the MX-coverage guard objects");
+  promote
+      ->add_option("--lock-timeout", promote_options.lock_timeout,
+                   "Wait this long (30s, 5m) for another run's state lock; 0: fail at once")
+      ->capture_default_str();
 
   auto* status = app.add_subcommand("status", "Per domain: mode, max_age, id, stage, since, next promotion");
 
@@ -144,7 +152,16 @@ int run_cli(int argc, char** argv) {
   ReportCommands report;
   add_report_commands(app, report);
 
-  for (auto* sub : {validate, render, plan, apply, promote, status, check, init}) {
+  auto* state = app.add_subcommand("state", "Work on the state database itself");
+  state->require_subcommand(1);
+  auto* state_migrate = state->add_subcommand(
+      "migrate", "Copy the state to another database (SQLite file or postgresql:// URL)");
+  StateMigrateOptions migrate_options;
+  state_migrate->add_option("--to", migrate_options.to, "Target: a SQLite file path or a postgresql:// URL")
+      ->required();
+  state_migrate->add_flag("--force", migrate_options.force, "Replace a target that already holds state");
+
+  for (auto* sub : {validate, render, plan, apply, promote, status, check, init, state, state_migrate}) {
     sub->fallthrough();
   }
   for (auto* sub : {render_zone, render_policy, render_web, render_acme}) {
@@ -198,6 +215,9 @@ int run_cli(int argc, char** argv) {
     }
     if (init->parsed()) {
       return run_init(context, init_options);
+    }
+    if (state_migrate->parsed()) {
+      return run_state_migrate(context, migrate_options);
     }
     if (auto code = report.run(context)) {
       return *code;

@@ -27,6 +27,7 @@ int run_plan(Context& context, const std::string& format, bool detailed_exitcode
 struct ApplyOptions {
   bool yes = false;
   bool force = false;
+  std::string lock_timeout = "0";  // --lock-timeout: "0" (one try), "30s", "5m"
 };
 /// `apply`: plan, confirm, then the engine's phases under the state lock.
 int run_apply(Context& context, const ApplyOptions& options);
@@ -36,6 +37,7 @@ struct PromoteOptions {
   bool dry_run = false;
   bool yes = false;
   bool force = false;
+  std::string lock_timeout = "0";
 };
 int run_promote(Context& context, const PromoteOptions& options);
 
@@ -50,5 +52,12 @@ struct CheckCommandOptions {
   bool no_smtp = false;
 };
 int run_check(Context& context, const CheckCommandOptions& options);
+
+struct StateMigrateOptions {
+  std::string to;  // SQLite path or postgresql:// URL
+  bool force = false;
+};
+/// `state migrate --to LOCATION`: copies the state, then verifies it.
+int run_state_migrate(Context& context, const StateMigrateOptions& options);
 
 }  // namespace stsctl

@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/report_commands.h"
 #include "cli/terminal.h"
+#include "config/values.h"
 #include "deploy/engine.h"
 #include "deploy/plan_format.h"
 #include "deploy/promotion.h"
@@ -151,6 +152,24 @@ int confirm_and_apply(EngineRun& run, Deployment& deployment, const DeployReques
   return deployment.blocked.empty() ? k_exit_ok : k_exit_guard;
 }
 
+// The run lock of apply/promote; `timeout` is --lock-timeout.
+std::unique_ptr<StateLock> take_run_lock(const Config& config, const std::string& command,
+                                         const std::string& timeout) {
+  std::optional<int64_t> seconds = timeout == "0" ? std::optional<int64_t>(0) : parse_duration(timeout);
+  if (!seconds) {
+    throw CliError(command +
+                   ": --lock-timeout expects 0 (fail at once) or a duration like 30s, 5m or 1h, got '" +
+                   timeout + "'");
+  }
+  auto lock =
+      std::make_unique<StateLock>(config.state_path, static_cast<double>(*seconds), "stsctl " + command);
+  if (const auto& stale = lock->stale_holder()) {
+    std::cerr << "warning: replaced the stale lock info of " << describe_holder(*stale)
+              << ": that run ended without releasing it (crashed or killed)\n";
+  }
+  return lock;
+}
+
 DeployRequest request_for(const Config& config, bool force) {
   DeployRequest request;
   request.force = force;
@@ -185,7 +204,7 @@ int run_apply(Context& context, const ApplyOptions& options) {
     throw CliError("apply: refusing to change DNS without --yes when stdin is not a terminal");
   }
   const Config& config = context.config();
-  StateLock lock(config.state_path);
+  auto lock = take_run_lock(config, "apply", options.lock_timeout);
   EngineRun run(context, std::make_unique<StateStore>(config.state_path));
   DeployRequest request = request_for(config, options.force);
   Deployment deployment = run.engine.plan(request);
@@ -203,7 +222,7 @@ int run_promote(Context& context, const PromoteOptions& options) {
   // Gates, stage moves, publishing and retirements under one lock.
   std::unique_ptr<StateLock> lock;
   if (!options.dry_run) {
-    lock = std::make_unique<StateLock>(config.state_path);
+    lock = take_run_lock(config, "promote", options.lock_timeout);
   }
   EngineRun run(context, options.dry_run ? StateStore::open_for_reading(config.state_path)
                                          : std::make_unique<StateStore>(config.state_path));

@@ -327,8 +327,9 @@ std::map<std::string, ReportSummary> recent_report_summaries(const Config& confi
 }
 
 std::string report_state_path(Context& context) {
-  if (!context.options().state_path.empty()) {
-    return fs::absolute(context.options().state_path).lexically_normal().string();
+  const std::string& given = context.options().state_path;
+  if (!given.empty()) {
+    return is_database_url(given) ? given : fs::absolute(given).lexically_normal().string();
   }
   return context.config().state_path;
 }

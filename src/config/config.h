@@ -127,9 +127,14 @@ struct Config {
   std::map<std::string, ProviderConfig> providers;
   PublishConfig publish;
   RolloutGates gates;      // rollout.gates
-  std::string state_path;  // absolute
+  std::string state_path;  // absolute SQLite path, or a postgresql:// URL as written
 
   const DomainConfig* find_domain(const std::string& name) const;
 };
+
+/// True for a postgresql:// or postgres:// state URL (else a file path).
+inline bool is_database_url(const std::string& text) {
+  return text.rfind("postgresql://", 0) == 0 || text.rfind("postgres://", 0) == 0;
+}
 
 }  // namespace stsctl

@@ -1762,12 +1762,17 @@ LoadResult Loader::run(const yaml::Node& root, const std::string& state_override
     read_publish(*entry, &config);
   }
   if (const Entry* entry = view->find("state")) {
-    if (auto path = read_path(*entry)) {
+    // A postgresql:// URL is kept as written (checked when it is opened).
+    if (entry->value.IsScalar() && is_database_url(entry->value.Scalar())) {
+      config.state_path = entry->value.Scalar();
+    } else if (auto path = read_path(*entry)) {
       config.state_path = *path;
     }
   }
   if (!state_override.empty()) {
-    config.state_path = std::filesystem::absolute(state_override).lexically_normal().string();
+    config.state_path = is_database_url(state_override)
+                            ? state_override
+                            : std::filesystem::absolute(state_override).lexically_normal().string();
   }
   result.diagnostics = take_diagnostics(&result.more_diagnostics);
   return result;

@@ -24,6 +24,12 @@ struct ReportQuery {
   bool by_day = false;
 };
 
+class SqlDb;
+
+/// Creates the report tables when missing (inside the caller's transaction,
+/// if one is open).
+void create_report_tables(SqlDb& db);
+
 class ReportStore {
  public:
   /// Opens the database at `path`. With `create`, creates the file and the

@@ -1,5 +1,5 @@
 #pragma once
-// The state database (SQLite): per policy domain the current policy and id,
+// The state database (a SQLite file, or PostgreSQL for teams): per policy domain the current policy and id,
 // rollout stage, and an append-only history of every published policy.
 // This is an edge module (file I/O); the core never includes it.
 
@@ -81,13 +81,15 @@ class StateStore {
   /// Opens `path` when it exists, else an empty in-memory store: for commands
   /// that only read state (plan, status, promote --dry-run), which must not
   /// create the database.
-  static std::unique_ptr<StateStore> open_for_reading(const std::string& path);
+  /// A PostgreSQL database without stsctl's tables reads as empty too.
+  static std::unique_ptr<StateStore> open_for_reading(const std::string& location);
 
-  /// Opens or creates the database at `path` (schema created/migrated; WAL
-  /// journal, waits up to 30 s for another process's write transaction).
-  /// Throws StateError naming the path and SQLite's message, also for a
-  /// schema newer than this build knows. Do not keep one open across fork().
-  explicit StateStore(const std::string& path);
+  /// Opens or creates the database at `location`, a SQLite file path or a
+  /// postgresql:// URL (schema created/migrated; SQLite: WAL journal, waits
+  /// up to 30 s for another process's write transaction). Throws StateError
+  /// naming the location and the database's message, also for a schema newer
+  /// than this build knows. Do not keep one open across fork().
+  explicit StateStore(const std::string& location);
   ~StateStore();
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
@@ -179,18 +181,42 @@ class StateStore {
   std::unique_ptr<Impl> m_impl;
 };
 
-/// An exclusive inter-process lock (flock on "<state path>.lock") held for the
-/// whole of an apply/promote, so two stsctl processes never both bump.
+/// Who holds the run lock (written when it is taken, removed on release).
+struct LockHolder {
+  std::string host;
+  int64_t pid = 0;
+  std::string command;  // "stsctl apply"
+  int64_t since = 0;    // unix seconds
+};
+
+/// "stsctl apply (host h, pid 12, since 2026-11-27T09:00:00Z)".
+std::string describe_holder(const LockHolder& holder);
+
+/// An exclusive lock held for the whole of an apply/promote, so two stsctl
+/// processes (on one machine or, with PostgreSQL state, on several) never
+/// both bump. SQLite state: flock on "<state path>.lock", the holder written
+/// into that file. PostgreSQL state: a transaction-level advisory lock on a
+/// connection of its own (released by PostgreSQL when the session ends, also
+/// on kill -9) and a stsctl_lock row naming the holder. Either way a holder
+/// found on taking the lock was left by a process that died: stale_holder().
 class StateLock {
  public:
-  /// Waits up to `timeout_seconds`; throws StateError when still held.
-  StateLock(const std::string& state_path, double timeout_seconds = 30);
+  /// Waits up to `timeout_seconds` (0: one try); throws StateError naming
+  /// the holder when still held. `command` names this run for others.
+  explicit StateLock(const std::string& state_location, double timeout_seconds = 30,
+                     const std::string& command = "stsctl");
   ~StateLock();
   StateLock(const StateLock&) = delete;
   StateLock& operator=(const StateLock&) = delete;
 
+  /// The dead holder whose lock info this lock replaced, if any.
+  const std::optional<LockHolder>& stale_holder() const { return m_stale; }
+
+  struct Backend;
+
  private:
-  int m_fd = -1;
+  std::unique_ptr<Backend> m_backend;
+  std::optional<LockHolder> m_stale;
 };
 
 }  // namespace stsctl

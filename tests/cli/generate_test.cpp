@@ -137,7 +137,7 @@ TEST_CASE("bash completion completes commands, options, values and configured do
                    "  other.example: {mx: [mail.example.net]}\n");
 
   CHECK(bash_completions(script, "stsctl ''") ==
-        "validate\nrender\nplan\napply\npromote\nstatus\ncheck\ninit\nreport\n");
+        "validate\nrender\nplan\napply\npromote\nstatus\ncheck\ninit\nreport\nstate\n");
   CHECK(bash_completions(script, "stsctl re") == "render\nreport\n");
   CHECK(bash_completions(script, "stsctl render ''") == "zone\npolicy\nweb\nacme\n");
   CHECK(bash_completions(script, "stsctl render web --server ''") == "nginx\napache\nopenbsd-httpd\ncaddy\n");

@@ -3,6 +3,7 @@
 
 #include "state/report_store.h"
 #include "report/report.h"
+#include "state/backends_fixture.h"
 #include "state/state.h"
 #include "support/support.h"
 
@@ -38,14 +39,19 @@ TlsReport make_report(const std::string& org, const std::string& id, int64_t sta
   return report;
 }
 
+#define EACH_BACKEND(backend)                                                             \
+  const test::Backend backend = GENERATE(test::Backend::Sqlite, test::Backend::Postgres); \
+  INFO("backend: " << test::backend_name(backend))
+
 constexpr int64_t k_day = 86400;
 constexpr int64_t k_nov20 = 1795132800;  // 2026-11-20T00:00:00Z
 
 }  // namespace
 
 TEST_CASE("the report store deduplicates by organisation and report id", "[state][report]") {
+  EACH_BACKEND(backend);
   test::TempDir dir("report-store");
-  std::string path = dir.file("stsctl.db");
+  std::string path = test::fresh_state(backend, dir);
   TlsReport a = make_report("Google Inc.", "r1", k_nov20, 100, 3);
   TlsReport b = make_report("Microsoft Corporation", "r1", k_nov20, 50, 0);  // same id, other sender
   TlsReport c = make_report("Google Inc.", "r2", k_nov20 + k_day, 200, 0, "example.org");
@@ -78,8 +84,9 @@ TEST_CASE("the report store deduplicates by organisation and report id", "[state
 }
 
 TEST_CASE("summaries take the reports whose date range lies within the query", "[state][report]") {
+  EACH_BACKEND(backend);
   test::TempDir dir("report-store");
-  ReportStore store(dir.file("stsctl.db"), true);
+  ReportStore store(test::fresh_state(backend, dir), true);
   TlsReport d1 = make_report("S", "d1", k_nov20, 10, 0);
   TlsReport d2 = make_report("S", "d2", k_nov20 + k_day, 20, 0);
   TlsReport d3 = make_report("S", "d3", k_nov20 + 2 * k_day, 40, 0);
@@ -99,11 +106,14 @@ TEST_CASE("reading a database without reports, or no database, gives none and cr
   ReportStore missing(dir.file("none.db"), false);
   CHECK(missing.summarise({}).empty());
   CHECK_FALSE(test::file_exists(dir.file("none.db")));
-  { StateStore state(dir.file("state.db")); }
-  ReportStore empty(dir.file("state.db"), false);
+  EACH_BACKEND(backend);
+  const std::string path =
+      backend == test::Backend::Sqlite ? dir.file("state.db") : test::fresh_state(backend, dir);
+  { StateStore state(path); }
+  ReportStore empty(path, false);
   CHECK(empty.summarise({}).empty());
   CHECK(empty.report_count() == 0);
   TlsReport a = make_report("S", "a", k_nov20, 1, 0);
   CHECK_THROWS_WITH(empty.add({&a}, {""}, 0),
-                    "failed to write state database '" + dir.file("state.db") + "' (opened for reading)");
+                    "failed to write state database '" + path + "' (opened for reading)");
 }

@@ -1,9 +1,10 @@
 #include "state/state.h"
 
 #include "policy/policy.h"
+#include "state/backends_fixture.h"
+#include "support/postgres_server.h"
 #include "support/support.h"
 
-#include <sqlite3.h>
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -18,11 +19,18 @@
 #include <thread>
 
 using namespace stsctl;
+using stsctl::test::Backend;
+using stsctl::test::RawDb;
 using stsctl::test::TempDir;
 
 namespace {
 
 constexpr int64_t k_now = 1700000000;  // 2023-11-14T22:13:20Z
+
+// Runs the test case once per backend (Catch's GENERATE), naming it on failure.
+#define EACH_BACKEND(backend)                                           \
+  const Backend backend = GENERATE(Backend::Sqlite, Backend::Postgres); \
+  INFO("backend: " << test::backend_name(backend))
 
 DomainPolicy policy_for(const std::string& domain, PolicyMode mode = PolicyMode::Testing,
                         uint32_t max_age = 86400, std::vector<std::string> mx = {"mx1.example.net"}) {
@@ -65,38 +73,12 @@ int wait_child(pid_t pid) {
   return 1000 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-// A raw connection for looking under the store (schema, triggers, torn
-// transactions).
-struct RawDb {
-  explicit RawDb(const std::string& path) {
-    sqlite3* raw = nullptr;
-    sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
-    db.reset(raw);
-    sqlite3_busy_timeout(raw, 30000);
-  }
-  int exec(const std::string& sql) { return sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, nullptr); }
-  std::string scalar(const std::string& sql) {
-    sqlite3_stmt* raw = nullptr;
-    std::string out;
-    if (sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &raw, nullptr) == SQLITE_OK &&
-        sqlite3_step(raw) == SQLITE_ROW) {
-      const auto* text = sqlite3_column_text(raw, 0);
-      out = text ? reinterpret_cast<const char*>(text) : "";
-    }
-    sqlite3_finalize(raw);
-    return out;
-  }
-  struct Close {
-    void operator()(sqlite3* d) const { sqlite3_close_v2(d); }
-  };
-  std::unique_ptr<sqlite3, Close> db;
-};
-
 }  // namespace
 
 TEST_CASE("a new state database is created and reopened", "[state]") {
+  EACH_BACKEND(backend);
   TempDir dir("state");
-  const std::string path = dir.file("stsctl.db");
+  const std::string path = test::fresh_state(backend, dir);
   {
     StateStore store(path);
     CHECK(store.all_domains().empty());
@@ -104,7 +86,9 @@ TEST_CASE("a new state database is created and reopened", "[state]") {
     CHECK_FALSE(store.domain("example.net").has_value());
     store.resolve_and_record({policy_for("example.net")}, {}, k_now);
   }
-  CHECK(test::file_exists(path));
+  if (backend == Backend::Sqlite) {
+    CHECK(test::file_exists(path));
+  }
   StateStore again(path);
   const auto d = again.domain("example.net");
   REQUIRE(d);
@@ -114,13 +98,17 @@ TEST_CASE("a new state database is created and reopened", "[state]") {
   RawDb raw(path);
   CHECK(raw.scalar("SELECT schema_version FROM meta") == "3");
   CHECK(raw.scalar("SELECT count(*) FROM meta") == "1");
-  CHECK(raw.scalar("PRAGMA journal_mode") == "wal");
+  if (backend == Backend::Sqlite) {
+    CHECK(raw.scalar("PRAGMA journal_mode") == "wal");
+  }
   CHECK(raw.scalar("SELECT mode FROM domains") == "testing");
 }
 
 TEST_CASE("a domain's zone and provider are remembered", "[state]") {
+  EACH_BACKEND(backend);
   TempDir dir("state");
-  StateStore store(dir.file("stsctl.db"));
+  const std::string path = test::fresh_state(backend, dir);
+  StateStore store(path);
   store.resolve_and_record({policy_for("shop.example.net")}, {}, k_now);
   CHECK(store.domain("shop.example.net")->zone.empty());
   store.set_location("shop.example.net", "example.net", "pdns");
@@ -150,7 +138,7 @@ TEST_CASE("state errors name the database path and SQLite's message", "[state]")
     { StateStore store(path); }
     {
       RawDb raw(path);
-      REQUIRE(raw.exec("UPDATE meta SET schema_version = 7") == SQLITE_OK);
+      REQUIRE(raw.exec("UPDATE meta SET schema_version = 7"));
     }
     CHECK_THROWS_WITH(StateStore(path), Catch::Contains(path) && Catch::Contains("schema version 7"));
   }
@@ -161,9 +149,69 @@ TEST_CASE("state errors name the database path and SQLite's message", "[state]")
   }
 }
 
-TEST_CASE("resolve_and_record bumps once per hash", "[state]") {
+TEST_CASE("PostgreSQL state errors name the URL and say what to do", "[state][postgres]") {
   TempDir dir("state");
-  StateStore store(dir.file("stsctl.db"));
+  auto& server = test::PostgresServer::shared();
+  const std::string base = "postgresql://postgres@127.0.0.1:" + std::to_string(server.port()) + "/";
+  SECTION("a newer schema is refused") {
+    const std::string url = server.create_database();
+    { StateStore store(url); }
+    REQUIRE(RawDb(url).exec("UPDATE meta SET schema_version = 7"));
+    CHECK_THROWS_WITH(StateStore(url), "failed to open state database '" + url +
+                                           "' (schema version 7 is newer than this stsctl supports, 3)");
+  }
+  SECTION("a password in the URL is refused, and never shown") {
+    const std::string url = "postgresql://postgres:hunter22@127.0.0.1:5432/db";
+    CHECK_THROWS_WITH(
+        StateStore(url),
+        "failed to connect to state database '" + url +
+            "' (a password in the URL is not allowed; give it in password_file=/absolute/path, in a "
+            "~/.pgpass or PGPASSFILE file, or in PGPASSWORD)");
+    CHECK_THROWS_WITH(StateStore(base + "db?password=hunter22"),
+                      Catch::Contains("a password in the URL is not allowed"));
+  }
+  SECTION("password_file must be an absolute path that can be read") {
+    CHECK_THROWS_WITH(StateStore(base + "db?password_file=pw.txt"),
+                      Catch::EndsWith("(password_file must be an absolute path, got 'pw.txt')"));
+    const std::string missing = dir.file("missing.pw");
+    CHECK_THROWS_WITH(StateStore(base + "db?password_file=" + missing),
+                      "failed to read the password of state database '" + base + "db?password_file=" +
+                          missing + "' (cannot read file '" + missing + "' (No such file or directory))");
+  }
+  SECTION("a wrong password names the server's reason, not the password") {
+    const std::string wrong = dir.file("wrong.pw");
+    test::write_file(wrong, "not-the-password-123\n");
+    const std::string url = base + "postgres?sslmode=disable&password_file=" + wrong;
+    try {
+      StateStore store(url);
+      FAIL("expected StateError");
+    } catch (const StateError& e) {
+      const std::string what = e.what();
+      CHECK(what.rfind("failed to connect to state database '" + url + "' (", 0) == 0);
+      CHECK_THAT(what, Catch::Contains("password authentication failed for user \"postgres\""));
+      CHECK_THAT(what, !Catch::Contains("not-the-password-123"));
+    }
+  }
+  SECTION("no server") {
+    const int port = test::free_port();
+    const std::string url = "postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/db?sslmode=disable";
+    CHECK_THROWS_WITH(StateStore(url),
+                      Catch::StartsWith("failed to connect to state database '" + url + "' (") &&
+                          Catch::Contains("Connection refused"));
+  }
+  SECTION("reading a database without stsctl's tables creates nothing") {
+    const std::string url = server.create_database();
+    auto store = StateStore::open_for_reading(url);
+    CHECK(store->all_domains().empty());
+    CHECK_FALSE(RawDb(url).db().has_table("meta"));
+  }
+}
+
+TEST_CASE("resolve_and_record bumps once per hash", "[state]") {
+  EACH_BACKEND(backend);
+  TempDir dir("state");
+  const std::string path = test::fresh_state(backend, dir);
+  StateStore store(path);
   const auto testing = policy_for("example.net");
 
   auto first = store.resolve_and_record({testing}, {}, k_now);
@@ -230,8 +278,10 @@ TEST_CASE("resolve_and_record bumps once per hash", "[state]") {
 }
 
 TEST_CASE("resolve_and_record handles many domains and id formats", "[state]") {
+  EACH_BACKEND(backend);
   TempDir dir("state");
-  StateStore store(dir.file("stsctl.db"));
+  const std::string path = test::fresh_state(backend, dir);
+  StateStore store(path);
   const std::map<std::string, IdFormat> formats = {{"b.example", IdFormat::Serial},
                                                    {"c.example", IdFormat::Hash}};
   const auto a = policy_for("a.example");
@@ -257,8 +307,10 @@ TEST_CASE("resolve_and_record handles many domains and id formats", "[state]") {
 }
 
 TEST_CASE("preview_ids writes nothing", "[state]") {
+  EACH_BACKEND(backend);
   TempDir dir("state");
-  StateStore store(dir.file("stsctl.db"));
+  const std::string path = test::fresh_state(backend, dir);
+  StateStore store(path);
   const auto p = policy_for("example.net");
   auto preview = store.preview_ids({p}, {}, k_now);
   CHECK(preview["example.net"].bumped);
@@ -279,8 +331,10 @@ TEST_CASE("preview_ids writes nothing", "[state]") {
 }
 
 TEST_CASE("record_published records pushed policies", "[state]") {
+  EACH_BACKEND(backend);
   TempDir dir("state");
-  StateStore store(dir.file("stsctl.db"));
+  const std::string path = test::fresh_state(backend, dir);
+  StateStore store(path);
   const auto p = policy_for("example.net");
   const PublishedPolicyRecord rec{"example.net", "20240101000000", p.hash, p.policy, p.text};
   store.record_published({rec}, k_now);
@@ -322,8 +376,9 @@ TEST_CASE("record_published records pushed policies", "[state]") {
 }
 
 TEST_CASE("rollout fields are set per domain", "[state]") {
+  EACH_BACKEND(backend);
   TempDir dir("state");
-  const std::string path = dir.file("stsctl.db");
+  const std::string path = test::fresh_state(backend, dir);
   StateStore store(path);
   store.resolve_and_record({policy_for("example.net"), policy_for("example.org")}, {}, k_now);
 
@@ -372,21 +427,26 @@ TEST_CASE("rollout fields are set per domain", "[state]") {
 }
 
 TEST_CASE("history is append-only in the database itself", "[state]") {
+  EACH_BACKEND(backend);
   TempDir dir("state");
-  const std::string path = dir.file("stsctl.db");
+  const std::string path = test::fresh_state(backend, dir);
   {
     StateStore store(path);
     store.resolve_and_record({policy_for("example.net")}, {}, k_now);
   }
   RawDb raw(path);
-  CHECK(raw.exec("UPDATE history SET id = 'x'") != SQLITE_OK);
-  CHECK(raw.exec("DELETE FROM history") != SQLITE_OK);
+  CHECK_FALSE(raw.exec("UPDATE history SET id = 'x'"));
+  CHECK_FALSE(raw.exec("DELETE FROM history"));
+  if (backend == Backend::Postgres) {
+    CHECK_FALSE(raw.exec("TRUNCATE history"));
+  }
   CHECK(raw.scalar("SELECT id FROM history") == "20231114221320");
 }
 
 TEST_CASE("a process dying inside a write transaction leaves the old state", "[state][crash]") {
+  EACH_BACKEND(backend);
   TempDir dir("state");
-  const std::string path = dir.file("stsctl.db");
+  const std::string path = test::fresh_state(backend, dir);
   const auto p = policy_for("example.net");
   {
     StateStore store(path);
@@ -400,12 +460,17 @@ TEST_CASE("a process dying inside a write transaction leaves the old state", "[s
   const pid_t child = fork_child([&]() {
     close(ready[0]);
     RawDb raw(path);
-    if (raw.exec("BEGIN IMMEDIATE") != SQLITE_OK ||
-        raw.exec("UPDATE domains SET policy_id = 'torn', policy_hash = 'torn'") != SQLITE_OK ||
-        raw.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
-                 "INSERT INTO history (domain, published_at, id, hash, mode, max_age, policy_text) "
-                 "SELECT 'example.net', i, 'torn', 'torn', 'testing', 1, zeroblob(2000) FROM n") !=
-            SQLITE_OK) {
+    // Enough rows inside one transaction to spill pages (SQLite: into the WAL).
+    const std::string spill =
+        backend == Backend::Sqlite
+            ? "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
+              "INSERT INTO history (domain, published_at, id, hash, mode, max_age, policy_text) "
+              "SELECT 'example.net', i, 'torn', 'torn', 'testing', 1, zeroblob(2000) FROM n"
+            : "INSERT INTO history (domain, published_at, id, hash, mode, max_age, policy_text) "
+              "SELECT 'example.net', i, 'torn', 'torn', 'testing', 1, repeat('x', 2000) "
+              "FROM generate_series(1, 5000) AS i";
+    if (!raw.exec(backend == Backend::Sqlite ? "BEGIN IMMEDIATE" : "BEGIN") ||
+        !raw.exec("UPDATE domains SET policy_id = 'torn', policy_hash = 'torn'") || !raw.exec(spill)) {
       return 3;
     }
     const char byte = 'x';
@@ -430,13 +495,16 @@ TEST_CASE("a process dying inside a write transaction leaves the old state", "[s
   auto ids = store.resolve_and_record({policy_for("example.net", PolicyMode::Enforce)}, {}, k_now + 1);
   CHECK(ids["example.net"].bumped);
   CHECK(store.history("example.net").size() == 2);
-  RawDb raw(path);
-  CHECK(raw.scalar("PRAGMA integrity_check") == "ok");
+  if (backend == Backend::Sqlite) {
+    RawDb raw(path);
+    CHECK(raw.scalar("PRAGMA integrity_check") == "ok");
+  }
 }
 
 TEST_CASE("a writer killed at random moments never leaves a half-recorded bump", "[state][crash]") {
+  EACH_BACKEND(backend);
   TempDir dir("state");
-  const std::string path = dir.file("stsctl.db");
+  const std::string path = test::fresh_state(backend, dir);
   { StateStore store(path); }
   const std::vector<DomainPolicy> variants = {
       policy_for("a.example"), policy_for("a.example", PolicyMode::Enforce), policy_for("b.example"),
@@ -474,13 +542,16 @@ TEST_CASE("a writer killed at random moments never leaves a half-recorded bump",
       }
     }
   }
-  RawDb raw(path);
-  CHECK(raw.scalar("PRAGMA integrity_check") == "ok");
+  if (backend == Backend::Sqlite) {
+    RawDb raw(path);
+    CHECK(raw.scalar("PRAGMA integrity_check") == "ok");
+  }
 }
 
 TEST_CASE("concurrent processes recording the same policy end with one id", "[state][concurrency]") {
+  EACH_BACKEND(backend);
   TempDir dir("state");
-  const std::string path = dir.file("stsctl.db");  // created by the racing children themselves
+  const std::string path = test::fresh_state(backend, dir);  // created by the racing children themselves
   constexpr int k_children = 4;
   constexpr int k_rounds = 40;
   std::vector<DomainPolicy> policies;
@@ -544,64 +615,134 @@ TEST_CASE("concurrent processes recording the same policy end with one id", "[st
   }
 }
 
-TEST_CASE("StateLock excludes other processes", "[state][lock]") {
+TEST_CASE("StateLock excludes other processes and names the holder", "[state][lock]") {
+  EACH_BACKEND(backend);
   TempDir dir("state");
-  const std::string path = dir.file("stsctl.db");
+  const std::string path = test::fresh_state(backend, dir);
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  const std::string what =
+      backend == Backend::Sqlite ? "'" + path + ".lock'" : "state database '" + path + "'";
+  auto held_by = [&](pid_t pid, const std::string& command) {
+    return "failed to lock " + what + " (held by " + command + " (host " + host + ", pid " +
+           std::to_string(pid) + ", since ";
+  };
+  const std::string k_next = "; retry when it has finished, or wait for it with --lock-timeout DURATION";
 
   SECTION("a second process cannot take a held lock") {
-    auto lock = std::make_unique<StateLock>(path, 1);
-    CHECK(test::file_exists(path + ".lock"));
+    auto lock = std::make_unique<StateLock>(path, 1, "stsctl apply");
+    CHECK_FALSE(lock->stale_holder());
+    if (backend == Backend::Sqlite) {
+      CHECK(test::file_exists(path + ".lock"));
+    }
+    const std::string expected = held_by(getpid(), "stsctl apply");
     const pid_t blocked = fork_child([&]() {
       try {
         StateLock other(path, 0.3);
         return 1;  // took a lock that is held
       } catch (const StateError& e) {
-        return std::string(e.what()).find(path + ".lock") != std::string::npos ? 0 : 2;
+        const std::string message = e.what();
+        const std::string tail = "Z); waited 0.3 s)" + k_next;
+        return message.rfind(expected, 0) == 0 && message.size() > tail.size() &&
+                       message.compare(message.size() - tail.size(), tail.size(), tail) == 0
+                   ? 0
+                   : 2;
       }
     });
     CHECK(wait_child(blocked) == 0);
     lock.reset();
     const pid_t free = fork_child([&]() {
       StateLock other(path, 5);
-      return 0;
+      return other.stale_holder() ? 7 : 0;  // released cleanly: no stale info
     });
     CHECK(wait_child(free) == 0);
   }
 
   SECTION("a waiting process gets the lock when the holder exits") {
     int ready[2];
+    int go[2];
     REQUIRE(pipe(ready) == 0);
+    REQUIRE(pipe(go) == 0);
     const pid_t holder = fork_child([&]() {
       close(ready[0]);
-      StateLock lock(path, 5);
+      close(go[1]);
+      StateLock lock(path, 5, "stsctl promote");
       const char byte = 'x';
       if (write(ready[1], &byte, 1) != 1) {
         return 3;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(700));
+      char ignored = 0;
+      if (read(go[0], &ignored, 1) != 0) {  // EOF: the parent lets go
+        return 4;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
       return 0;  // the lock is released as the process exits
     });
     close(ready[1]);
+    close(go[0]);
     char byte = 0;
     REQUIRE(read(ready[0], &byte, 1) == 1);
     close(ready[0]);
-    CHECK_THROWS_WITH(StateLock(path, 0.1),
-                      "failed to lock '" + path + ".lock' (another stsctl process holds it; waited 0.1 s)");
+    CHECK_THROWS_WITH(StateLock(path, 0), Catch::StartsWith(held_by(holder, "stsctl promote")) &&
+                                              Catch::EndsWith("Z); waited 0 s)" + k_next));
     const auto start = std::chrono::steady_clock::now();
+    close(go[1]);
     StateLock lock(path, 10);
     CHECK(std::chrono::steady_clock::now() - start > std::chrono::milliseconds(100));
     CHECK(wait_child(holder) == 0);
   }
 
-  SECTION("an unusable lock path is an error") {
-    CHECK_THROWS_WITH(StateLock(dir.file("no/such/dir/stsctl.db"), 1),
-                      Catch::Contains("failed to open lock file"));
+  SECTION("a holder killed with SIGKILL: the lock is free, its info reported as stale and replaced") {
+    int ready[2];
+    REQUIRE(pipe(ready) == 0);
+    const pid_t holder = fork_child([&]() {
+      close(ready[0]);
+      StateLock lock(path, 5, "stsctl apply");
+      const char byte = 'x';
+      if (write(ready[1], &byte, 1) != 1) {
+        return 3;
+      }
+      for (;;) {
+        pause();
+      }
+    });
+    close(ready[1]);
+    char byte = 0;
+    REQUIRE(read(ready[0], &byte, 1) == 1);
+    close(ready[0]);
+    kill(holder, SIGKILL);
+    CHECK(wait_child(holder) == 1000 + SIGKILL);
+    StateLock lock(path, 10, "stsctl promote");
+    REQUIRE(lock.stale_holder());
+    CHECK(lock.stale_holder()->pid == holder);
+    CHECK(lock.stale_holder()->command == "stsctl apply");
+    CHECK(lock.stale_holder()->host == host);
+    // Others now see the new holder.
+    const std::string expected = held_by(getpid(), "stsctl promote");
+    const pid_t blocked = fork_child([&]() {
+      try {
+        StateLock other(path, 0);
+        return 1;
+      } catch (const StateError& e) {
+        return std::string(e.what()).rfind(expected, 0) == 0 ? 0 : 2;
+      }
+    });
+    CHECK(wait_child(blocked) == 0);
+  }
+
+  if (backend == Backend::Sqlite) {
+    SECTION("an unusable lock path is an error") {
+      CHECK_THROWS_WITH(StateLock(dir.file("no/such/dir/stsctl.db"), 1),
+                        Catch::Contains("failed to open lock file"));
+    }
   }
 }
 
 TEST_CASE("resolve_and_record runs work beside the writes and commits only when both succeed", "[state]") {
+  EACH_BACKEND(backend);
   TempDir dir("state");
-  StateStore store(dir.file("stsctl.db"));
+  const std::string path = test::fresh_state(backend, dir);
+  StateStore store(path);
   std::vector<DomainPolicy> policies;
   for (int i = 0; i < 200; ++i) {
     policies.push_back(policy_for("d" + std::to_string(i) + ".example"));
@@ -630,8 +771,10 @@ TEST_CASE("resolve_and_record runs work beside the writes and commits only when 
 }
 
 TEST_CASE("stages lists every domain's rollout stage", "[state]") {
+  EACH_BACKEND(backend);
   TempDir dir("state");
-  StateStore store(dir.file("stsctl.db"));
+  const std::string path = test::fresh_state(backend, dir);
+  StateStore store(path);
   CHECK(store.stages().empty());
   store.resolve_and_record({policy_for("b.example"), policy_for("a.example")}, {}, k_now);
   store.set_stage("b.example", 2, k_now + 60);
@@ -639,8 +782,10 @@ TEST_CASE("stages lists every domain's rollout stage", "[state]") {
 }
 
 TEST_CASE("a Batch groups setters into one transaction, kept only on commit", "[state]") {
+  EACH_BACKEND(backend);
   TempDir dir("state");
-  StateStore store(dir.file("stsctl.db"));
+  const std::string path = test::fresh_state(backend, dir);
+  StateStore store(path);
   store.resolve_and_record({policy_for("a.example"), policy_for("b.example")}, {}, k_now);
   {
     StateStore::Batch batch(store);
@@ -661,6 +806,6 @@ TEST_CASE("a Batch groups setters into one transaction, kept only on commit", "[
   CHECK(store.domain("a.example")->provider == "pdns");
   CHECK(store.domain("b.example")->stage == 1);
   // Another process sees the committed batch.
-  StateStore other(dir.file("stsctl.db"));
+  StateStore other(path);
   CHECK(other.domain("b.example")->stage_since == k_now + 60);
 }

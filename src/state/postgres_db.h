@@ -1,0 +1,28 @@
+#pragma once
+// The PostgreSQL backend of SqlDb (libpq): team state shared by several
+// machines. The URL is libpq's (postgresql://user@host:port/db?params) plus
+// one parameter of stsctl's own, password_file=ABSOLUTE_PATH; a password in
+// the URL itself is refused (it would sit in the config and in messages).
+
+#include "state/sql_db.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace stsctl {
+
+struct PostgresUrl {
+  std::string conninfo;       // the URL for libpq, without password_file
+  std::string password_file;  // "" when the password comes from PGPASSFILE/PGPASSWORD
+};
+
+/// Splits and checks a state URL; nullopt with *error set to what is wrong
+/// and what is allowed.
+std::optional<PostgresUrl> parse_postgres_url(const std::string& url, std::string* error);
+
+/// Connects (connect_timeout 10 s unless the URL sets one). Throws
+/// StateError "failed to connect to state database '<url>' (<libpq's reason>)".
+std::unique_ptr<SqlDb> open_postgres(const std::string& url);
+
+}  // namespace stsctl
