@@ -120,7 +120,7 @@ TEST_CASE("validate's secret file check decodes the file and never shows it") {
     }
     REQUIRE(problems.size() == 1);
     CHECK(format_diagnostic(problems[0]) ==
-          "stsctl.yaml:8:34: providers.bind.tsig.secret_file: the TSIG secret in '" +
+          "stsctl.yaml:9:34: providers.bind.tsig.secret_file: the TSIG secret in '" +
               dir.file(name + ".secret") +
               "' is not base64 (it should hold the secret line of tsig-keygen's output)");
   }
