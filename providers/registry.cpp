@@ -1,37 +1,50 @@
-#include "provider.h"
+#include "provider_config.h"
 #include "util/secrets.h"
 
-#include "powerdns/powerdns_provider.h"
-#include "rfc2136/rfc2136_provider.h"
+#include "powerdns/powerdns_config.h"
+#include "rfc2136/rfc2136_config.h"
 
-#include <functional>
-#include <map>
+#include <algorithm>
 
 namespace stsctl {
 
 namespace {
 
-using Factory = std::function<std::unique_ptr<Provider>(const ProviderConfig&, const ProviderLog&)>;
-
-const std::map<std::string, Factory>& factories() {
-  static const std::map<std::string, Factory> table = {
+// One line per backend.
+const std::vector<ProviderBackend>& backends() {
+  static const std::vector<ProviderBackend> table = {
 #ifdef STSCTL_WITH_POWERDNS
-      {"powerdns", [](const ProviderConfig& config,
-                      const ProviderLog& log) { return make_powerdns_provider_with_log(config, log); }},
+      powerdns_backend(),
 #endif
 #ifdef STSCTL_WITH_RFC2136
-      {"rfc2136",
-       [](const ProviderConfig& config, const ProviderLog&) { return make_rfc2136_provider(config); }},
+      rfc2136_backend(),
 #endif
   };
   return table;
 }
 
+const ProviderBackend* find_backend(const std::string& type) {
+  auto it = std::find_if(backends().begin(), backends().end(),
+                         [&](const ProviderBackend& backend) { return backend.config.type == type; });
+  return it == backends().end() ? nullptr : &*it;
+}
+
 }  // namespace
 
+const std::vector<BackendConfigSchema>& backend_config_schemas() {
+  static const std::vector<BackendConfigSchema> schemas = [] {
+    std::vector<BackendConfigSchema> out;
+    for (const ProviderBackend& backend : backends()) {
+      out.push_back(backend.config);
+    }
+    return out;
+  }();
+  return schemas;
+}
+
 std::unique_ptr<Provider> make_provider(const ProviderConfig& config, const ProviderLog& log) {
-  auto it = factories().find(config.type);
-  if (it == factories().end()) {
+  const ProviderBackend* backend = find_backend(config.type);
+  if (backend == nullptr) {
     throw ProviderError(ProviderError::Kind::Other, "provider '" + config.name + "': type '" + config.type +
                                                         "' is not built into this stsctl");
   }
@@ -40,15 +53,37 @@ std::unique_ptr<Provider> make_provider(const ProviderConfig& config, const Prov
   if (log) {
     scrubbed = [log](const std::string& line) { log(scrub(line)); };
   }
-  return it->second(config, scrubbed);
+  return backend->make(config, scrubbed);
 }
 
 std::vector<std::string> provider_types() {
   std::vector<std::string> types;
-  for (const auto& entry : factories()) {
-    types.push_back(entry.first);
+  for (const ProviderBackend& backend : backends()) {
+    types.push_back(backend.config.type);
   }
   return types;
+}
+
+ConfigKey provider_timeout_row() {
+  return {"providers.P.timeout", "number", "10", "seconds, above 0 and up to 3600", "Time per request."};
+}
+
+double read_provider_timeout(config_reader::YamlReader& reader, const config_reader::MapView& block,
+                             double fallback) {
+  const config_reader::Entry* timeout = block.find("timeout");
+  return timeout == nullptr ? fallback : reader.read_timeout(*timeout).value_or(fallback);
+}
+
+std::vector<Diagnostic> check_provider_files(const Config& config) {
+  std::vector<Diagnostic> problems;
+  for (const auto& [name, provider] : config.providers) {
+    const ProviderBackend* backend = find_backend(provider.type);
+    if (backend != nullptr && backend->check_files) {
+      auto found = backend->check_files(provider, config);
+      problems.insert(problems.end(), found.begin(), found.end());
+    }
+  }
+  return problems;
 }
 
 }  // namespace stsctl

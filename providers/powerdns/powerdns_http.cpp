@@ -62,7 +62,7 @@ Secret& Secret::operator=(Secret&& other) noexcept {
   return *this;
 }
 
-Secret load_api_key(const ProviderConfig& config) {
+Secret load_api_key(const PowerdnsConfig& config) {
   const std::string prefix = "provider '" + config.name + "': ";
   std::string value;
   std::string source;

@@ -3,7 +3,7 @@
 // libcurl client. The key is sent only as the X-API-Key header and never
 // formatted into a message or log line.
 
-#include "config/config.h"
+#include "powerdns/powerdns_config.h"
 
 #include <functional>
 #include <memory>
@@ -37,7 +37,7 @@ void wipe(std::string& text);
 /// newlines trimmed) or the variable config.api_key_env. Throws ProviderError
 /// (Kind::Other) naming the file or variable, never the key, when it is
 /// missing, empty or holds a line break.
-Secret load_api_key(const ProviderConfig& config);
+Secret load_api_key(const PowerdnsConfig& config);
 
 /// `url` without user:password@ (what messages and logs may show).
 std::string redact_url(const std::string& url);

@@ -264,7 +264,7 @@ std::string format_seconds(double seconds) {
 
 class PowerdnsProvider : public Provider {
  public:
-  PowerdnsProvider(const ProviderConfig& config, PowerdnsLog log, PowerdnsReadTuning tuning)
+  PowerdnsProvider(const PowerdnsConfig& config, PowerdnsLog log, PowerdnsReadTuning tuning)
       : m_config(config), m_key(powerdns::load_api_key(config)), m_tuning(tuning) {
     std::string url = config.url;
     while (!url.empty() && url.back() == '/') {
@@ -795,7 +795,7 @@ class PowerdnsProvider : public Provider {
     return result;
   }
 
-  ProviderConfig m_config;
+  PowerdnsConfig m_config;
   std::string m_base_url;
   std::string m_shown_url;
   powerdns::Secret m_key;
@@ -808,11 +808,11 @@ class PowerdnsProvider : public Provider {
 
 }  // namespace
 
-std::unique_ptr<Provider> make_powerdns_provider(const ProviderConfig& config) {
+std::unique_ptr<Provider> make_powerdns_provider(const PowerdnsConfig& config) {
   return make_powerdns_provider_with_log(config, {});
 }
 
-std::unique_ptr<Provider> make_powerdns_provider_with_log(const ProviderConfig& config, PowerdnsLog log,
+std::unique_ptr<Provider> make_powerdns_provider_with_log(const PowerdnsConfig& config, PowerdnsLog log,
                                                           PowerdnsReadTuning tuning) {
   return std::make_unique<PowerdnsProvider>(config, std::move(log), tuning);
 }

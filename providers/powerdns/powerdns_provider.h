@@ -28,7 +28,7 @@
 // drop to one at the first 5xx otherwise. The API key is sent only as
 // X-API-Key and never appears in errors or log lines.
 
-#include "provider.h"
+#include "powerdns/powerdns_config.h"
 
 #include <cstddef>
 #include <functional>
@@ -53,8 +53,8 @@ struct PowerdnsReadTuning {
 };
 
 /// Throws ProviderError (Kind::Other) when the API key cannot be read.
-std::unique_ptr<Provider> make_powerdns_provider(const ProviderConfig& config);
-std::unique_ptr<Provider> make_powerdns_provider_with_log(const ProviderConfig& config, PowerdnsLog log,
+std::unique_ptr<Provider> make_powerdns_provider(const PowerdnsConfig& config);
+std::unique_ptr<Provider> make_powerdns_provider_with_log(const PowerdnsConfig& config, PowerdnsLog log,
                                                           PowerdnsReadTuning tuning = {});
 
 }  // namespace stsctl

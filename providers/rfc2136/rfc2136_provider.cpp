@@ -322,7 +322,7 @@ bool same_name(const ldns_rdf* a, const ldns_rdf* b) { return ldns_dname_compare
 
 class Rfc2136Provider : public Provider {
  public:
-  explicit Rfc2136Provider(const ProviderConfig& config);
+  explicit Rfc2136Provider(const Rfc2136Config& config);
 
   std::vector<ZoneReadResult> read_zones(const std::vector<ZoneQuery>& queries) override;
   std::vector<ZoneApplyResult> apply_zones(const std::vector<ZonePlan>& plans) override;
@@ -347,13 +347,13 @@ class Rfc2136Provider : public Provider {
   void for_each_zone(size_t count, const Work& work, const Failed& failed,
                      const std::function<std::string(size_t)>& zone_of, const std::string& not_done) const;
 
-  ProviderConfig m_config;
+  Rfc2136Config m_config;
   std::string m_key_name;   // as configured, no trailing dot (for messages)
   std::string m_algorithm;  // ldns spelling, with trailing dot
   Secret m_secret;
 };
 
-Rfc2136Provider::Rfc2136Provider(const ProviderConfig& config) : m_config(config) {
+Rfc2136Provider::Rfc2136Provider(const Rfc2136Config& config) : m_config(config) {
   const std::string who = "provider '" + config.name + "' (rfc2136)";
   if (m_config.server_host.empty()) {
     throw ProviderError(Kind::Other, who + ": no server host configured");
@@ -860,7 +860,7 @@ std::vector<ZoneApplyResult> Rfc2136Provider::apply_zones(const std::vector<Zone
 
 }  // namespace
 
-std::unique_ptr<Provider> make_rfc2136_provider(const ProviderConfig& config) {
+std::unique_ptr<Provider> make_rfc2136_provider(const Rfc2136Config& config) {
   return std::make_unique<Rfc2136Provider>(config);
 }
 

@@ -13,7 +13,7 @@
 // Both work on up to 4 zones at a time (one resolver per worker thread);
 // results keep the order of the input.
 
-#include "provider.h"
+#include "rfc2136/rfc2136_config.h"
 
 namespace stsctl {
 
@@ -22,6 +22,6 @@ namespace stsctl {
 /// (Kind::Other) for a missing or malformed secret, an unsupported algorithm
 /// (hmac-sha256 default, hmac-sha512, hmac-sha1; hmac-md5 only with
 /// allow_hmac_md5) or a bad transport. No network traffic here.
-std::unique_ptr<Provider> make_rfc2136_provider(const ProviderConfig& config);
+std::unique_ptr<Provider> make_rfc2136_provider(const Rfc2136Config& config);
 
 }  // namespace stsctl

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 namespace stsctl {
@@ -96,19 +97,22 @@ std::vector<Diagnostic> referenced_file_warnings(const Config& config) {
   Walker walker{config, {}};
   walker.each(root, [&](const std::string& section, const yaml::Node& body) {
     if (section == "providers") {
-      walker.each(body, [&](const std::string& name, const yaml::Node& provider) {
-        std::string path = "providers." + name;
-        walker.each(provider, [&](const std::string& key, const yaml::Node& value) {
-          if (key == "api_key_file" || key == "ca_file") {
+      // A backend's block names its files in *_file keys (at any depth).
+      std::function<void(const std::string&, const yaml::Node&)> files = [&](const std::string& path,
+                                                                             const yaml::Node& block) {
+        walker.each(block, [&](const std::string& key, const yaml::Node& value) {
+          const std::string suffix = "_file";
+          bool names_file = key.size() > suffix.size() &&
+                            key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
+          if (names_file) {
             walker.check(value, path + "." + key, Want::File);
-          } else if (key == "tsig") {
-            walker.each(value, [&](const std::string& tsig_key, const yaml::Node& tsig_value) {
-              if (tsig_key == "secret_file") {
-                walker.check(tsig_value, path + ".tsig.secret_file", Want::File);
-              }
-            });
+          } else {
+            files(path + "." + key, value);
           }
         });
+      };
+      walker.each(body, [&](const std::string& name, const yaml::Node& provider) {
+        files("providers." + name, provider);
       });
     } else if (section == "publish") {
       walker.each(body, [&](const std::string& key, const yaml::Node& value) {

@@ -1,6 +1,6 @@
 #pragma once
 // `validate`'s second pass: files and directories the config refers to
-// (api_key_file, secret_file, ca_file, webroot) that do not exist or cannot be
+// (providers.P.*_file, ca_file, webroot) that do not exist or cannot be
 // read. Warnings only: the config is valid, but apply would fail on this host.
 
 #include "config/config.h"

@@ -198,8 +198,12 @@ void reference_markdown(std::ostream& out) {
 // ---- JSON Schema ----
 
 /// What the words of the reference say, for a validator: enums and ranges.
-nlohmann::json schema_constraints(const std::string& path) {
+nlohmann::json schema_constraints(const ConfigKey& key) {
   using nlohmann::json;
+  const std::string& path = key.path;
+  if (!key.choices.empty()) {
+    return {{"enum", key.choices}};
+  }
   auto tail = [&](const std::string& suffix) {
     return path.size() >= suffix.size() &&
            path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -224,15 +228,6 @@ nlohmann::json schema_constraints(const std::string& path) {
   }
   if (tail("caa[].flags")) {
     return {{"enum", {0, 128}}};
-  }
-  if (path == "providers.P.type") {
-    return {{"enum", {"powerdns", "rfc2136"}}};
-  }
-  if (path == "providers.P.transport") {
-    return {{"enum", {"tcp", "udp"}}};
-  }
-  if (path == "providers.P.tsig.algorithm") {
-    return {{"enum", {"hmac-sha256", "hmac-sha512", "hmac-sha1", "hmac-md5"}}};
   }
   if (path == "rollout.gates.smtp_port") {
     return {{"minimum", 1}, {"maximum", 65535}};
@@ -327,7 +322,7 @@ void json_schema(std::ostream& out) {
     }
     node["description"] = key.description + " Allowed: " + key.allowed + "." +
                           (key.default_value.empty() ? "" : " Default: " + key.default_value + ".");
-    json constraints = schema_constraints(key.path);
+    json constraints = schema_constraints(key);
     for (auto& [name, value] : constraints.items()) {
       node[name] = value;
     }

@@ -1,8 +1,8 @@
 #include "cli/commands.h"
 #include "cli/file_warnings.h"
 #include "config/load.h"
-#include "config/values.h"
 #include "deploy/deployment.h"
+#include "provider_config.h"
 #include "publish/atomic_file.h"
 #include "publish/webroot.h"
 #include "records/desired.h"
@@ -15,14 +15,10 @@
 #include "web/web_config.h"
 #include "zone/zone_writer.h"
 
-#include <sys/stat.h>
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <optional>
 #include <set>
 
@@ -57,43 +53,6 @@ std::vector<DomainPolicy> current_policies(const Config& config, const StateStor
   });
 }
 
-/// validate decodes each TSIG secret file it can read (a missing one may be
-/// provisioned later, so only apply reports that): a secret that is not
-/// base64 would otherwise fail only at the first push. Never quotes it.
-std::vector<Diagnostic> check_tsig_secret_files(const Config& config) {
-  std::vector<Diagnostic> problems;
-  for (const auto& [name, provider] : config.providers) {
-    const std::string& path = provider.tsig.secret_file;
-    if (provider.type != "rfc2136" || path.empty()) {
-      continue;
-    }
-    struct stat info {};
-    if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
-      continue;  // missing, or not a file: validate's file warnings say so
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      continue;
-    }
-    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    size_t begin = secret.find_first_not_of(" \t\r\n");
-    size_t end = secret.find_last_not_of(" \t\r\n");
-    bool valid = begin != std::string::npos && is_base64(secret.substr(begin, end - begin + 1));
-    std::fill(secret.begin(), secret.end(), '\0');
-    if (!valid) {
-      Diagnostic diagnostic;
-      diagnostic.file = config.file;
-      diagnostic.line = provider.tsig.secret_file_line;
-      diagnostic.column = provider.tsig.secret_file_column;
-      diagnostic.key_path = "providers." + name + ".tsig.secret_file";
-      diagnostic.message = "the TSIG secret in '" + path +
-                           "' is not base64 (it should hold the secret line of tsig-keygen's output)";
-      problems.push_back(diagnostic);
-    }
-  }
-  return problems;
-}
-
 /// "1 alias", "2 aliases", "0 domains".
 std::string count_of(size_t count, const std::string& noun) {
   std::string plural = noun.back() == 's' ? noun + "es" : noun + "s";
@@ -104,16 +63,16 @@ std::string count_of(size_t count, const std::string& noun) {
 
 int run_validate(Context& context) {
   const Config& config = context.config();
-  std::vector<Diagnostic> secret_problems = check_tsig_secret_files(config);
-  if (!secret_problems.empty()) {
+  std::vector<Diagnostic> file_problems = check_provider_files(config);
+  if (!file_problems.empty()) {
     if (context.json()) {
-      std::cout << "{\"valid\":false,\"errors\":" << diagnostics_to_json(secret_problems)
+      std::cout << "{\"valid\":false,\"errors\":" << diagnostics_to_json(file_problems)
                 << ",\"more_errors\":0}\n";
     } else {
-      for (const auto& diagnostic : secret_problems) {
+      for (const auto& diagnostic : file_problems) {
         std::cerr << format_diagnostic(diagnostic) << "\n";
       }
-      std::cerr << secret_problems.size() << (secret_problems.size() == 1 ? " error" : " errors") << " in "
+      std::cerr << file_problems.size() << (file_problems.size() == 1 ? " error" : " errors") << " in "
                 << escape_control(context.options().config_path) << "; nothing was changed\n";
     }
     return k_exit_error;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,8 +40,8 @@ struct DomainConfig {
   // Policy domains only (ignored for aliases).
   PolicyMode mode = PolicyMode::Testing;
   uint32_t max_age = 86400;
-  bool mode_pinned = false;         // policy.mode set on the domain itself: promote skips it
-  std::vector<std::string> mx;      // lowercase patterns, as configured (may contain "*.")
+  bool mode_pinned = false;     // policy.mode set on the domain itself: promote skips it
+  std::vector<std::string> mx;  // lowercase patterns, as configured (may contain "*.")
   std::vector<std::string> tlsrpt_rua;
   PolicyHost policy_host;
   std::vector<CaaEntry> caa;
@@ -56,34 +57,16 @@ struct RolloutStage {
   std::optional<int64_t> hold_seconds;  // absent on the last stage
 };
 
-struct TsigConfig {
-  std::string name;  // no trailing dot
-  std::string algorithm = "hmac-sha256";
-  std::string secret_file;  // absolute path, or empty
-  std::string secret_env;   // environment variable name, or empty
-  int secret_file_line = 0;    // where secret_file is given (1-based; 0: unknown), for validate
-  int secret_file_column = 0;
+/// A backend's own settings (providers/<type>/<type>_config.h derives one);
+/// the core never looks inside.
+struct BackendConfig {
+  virtual ~BackendConfig() = default;
 };
 
 struct ProviderConfig {
-  std::string name;  // key in providers:
-  std::string type;  // "powerdns" | "rfc2136"
-  double timeout_seconds = 10;
-
-  // powerdns
-  std::string url;  // without trailing slash
-  std::string server_id = "localhost";
-  std::string api_key_file;  // absolute path, or empty
-  std::string api_key_env;   // environment variable name, or empty
-  std::string ca_file;       // absolute path, or empty
-  bool notify = false;
-
-  // rfc2136
-  std::string server_host;  // IP literal or host name
-  uint16_t server_port = 53;
-  TsigConfig tsig;
-  std::string transport = "tcp";  // tcp | udp (udp falls back to tcp on truncation)
-  bool allow_hmac_md5 = false;
+  std::string name;                               // key in providers:
+  std::string type;                               // a type the provider registry knows
+  std::shared_ptr<const BackendConfig> settings;  // read and checked by the backend of `type`
 };
 
 struct PublishConfig {
@@ -120,8 +103,8 @@ struct RolloutGates {
 };
 
 struct Config {
-  std::string file;      // the config file as given
-  std::string base_dir;  // directory of the config file (absolute)
+  std::string file;                   // the config file as given
+  std::string base_dir;               // directory of the config file (absolute)
   std::vector<DomainConfig> domains;  // sorted by name
   std::vector<RolloutStage> stages;   // empty when no rollout section
   std::map<std::string, ProviderConfig> providers;

@@ -1,5 +1,10 @@
 #include "config/reference.h"
 
+#include <algorithm>
+
+#include "config/backend_schema.h"
+#include "config/yaml_readers.h"
+
 namespace stsctl {
 
 namespace {
@@ -14,6 +19,10 @@ const char* const k_caa_allowed = "list of {tag, value, flags}";
 const char* const k_id_formats = "timestamp (UTC YYYYMMDDhhmmss), serial (YYYYMMDDnn), hash";
 
 std::vector<ConfigKey> build() {
+  std::vector<std::string> provider_types;
+  for (const auto& schema : backend_config_schemas()) {
+    provider_types.push_back(schema.type);
+  }
   std::vector<ConfigKey> keys = {
       {"version", "integer", "", "1", "Version of the config format; required."},
       {"defaults", "map", "", "the keys below", "Settings every domain inherits unless it sets its own."},
@@ -81,35 +90,8 @@ std::vector<ConfigKey> build() {
       {"rollout.gates.tlsrpt.min_sessions", "integer", "", "0 or more",
        "Fewest sessions the reports must cover."},
       {"providers", "map", "", "provider names", "DNS providers, by the name domains refer to."},
-      {"providers.P.type", "string", "", "powerdns, rfc2136", "The backend; decides the other keys."},
-      {"providers.P.url", "string", "", "http:// or https:// URL", "PowerDNS HTTP API.", "powerdns"},
-      {"providers.P.server_id", "string", "localhost", "a PowerDNS server id", "Server id in API paths.",
-       "powerdns"},
-      {"providers.P.api_key_file", "string", "", "a file holding the key",
-       "API key from a file (relative to the config file); this or api_key_env.", "powerdns"},
-      {"providers.P.api_key_env", "string", "", "an environment variable name",
-       "API key from the environment.", "powerdns"},
-      {"providers.P.ca_file", "string", "the system store", "a PEM file", "CA certificates for an https URL.",
-       "powerdns"},
-      {"providers.P.timeout", "number", "10", "seconds, above 0 and up to 3600", "Time per request."},
-      {"providers.P.notify", "boolean", "false", "true, false",
-       "Ask PowerDNS to NOTIFY secondaries after a change.", "powerdns"},
-      {"providers.P.server", "string", "", "host, host:port, 192.0.2.1:53, [2001:db8::1]:53",
-       "Primary name server accepting dynamic updates (RFC 2136).", "rfc2136"},
-      {"providers.P.tsig", "map", "", "name, algorithm, secret_file or secret_env",
-       "TSIG key signing updates.", "rfc2136"},
-      {"providers.P.tsig.name", "string", "", "a key name", "TSIG key name.", "rfc2136"},
-      {"providers.P.tsig.algorithm", "string", "hmac-sha256",
-       "hmac-sha256, hmac-sha512, hmac-sha1; hmac-md5 only with allow_hmac_md5", "TSIG algorithm.",
-       "rfc2136"},
-      {"providers.P.tsig.secret_file", "string", "", "a file holding the base64 secret",
-       "TSIG secret from a file; this or secret_env.", "rfc2136"},
-      {"providers.P.tsig.secret_env", "string", "", "an environment variable name",
-       "TSIG secret from the environment.", "rfc2136"},
-      {"providers.P.transport", "string", "tcp", "tcp, udp",
-       "Transport of updates and queries (udp falls back to tcp).", "rfc2136"},
-      {"providers.P.allow_hmac_md5", "boolean", "false", "true, false",
-       "Allow the weak hmac-md5 TSIG algorithm.", "rfc2136"},
+      {"providers.P.type", "string", "", config_reader::list_text(provider_types),
+       "The backend; decides the other keys.", "", provider_types},
       {"publish", "map", "", "the keys below", "Where policy files go and how they are verified."},
       {"publish.webroot", "string", "", "a directory",
        "Policies go to <webroot>/mta-sts.D/.well-known/mta-sts.txt."},
@@ -128,6 +110,23 @@ std::vector<ConfigKey> build() {
       {"state", "string", "stsctl.db beside the config", "a SQLite file path, or a postgresql:// URL",
        "The state database."},
   };
+  // Each backend's rows go right after providers.P.type; a row shared by
+  // several backends (providers.P.timeout) stands once, where it first comes.
+  auto type_row = std::find_if(keys.begin(), keys.end(),
+                               [](const ConfigKey& key) { return key.path == "providers.P.type"; });
+  std::vector<ConfigKey> backend_rows;
+  for (const auto& schema : backend_config_schemas()) {
+    for (const auto& row : schema.keys) {
+      auto same = [&](const ConfigKey& key) { return key.path == row.path; };
+      auto shared = std::find_if(backend_rows.begin(), backend_rows.end(), same);
+      if (shared == backend_rows.end()) {
+        backend_rows.push_back(row);
+      } else if (shared->only_for != row.only_for) {
+        shared->only_for = "";
+      }
+    }
+  }
+  keys.insert(type_row + 1, backend_rows.begin(), backend_rows.end());
   return keys;
 }
 

@@ -18,8 +18,10 @@ struct ConfigKey {
   std::string default_value;  // "" when there is none
   std::string allowed;        // what validate accepts, in words
   std::string description;
-  /// Provider keys: the `type` they belong to ("powerdns", "rfc2136"); else "".
+  /// Provider keys: the backend `type` they belong to; else "" (all).
   std::string only_for = "";
+  /// The exact values allowed, when they are a fixed list (for the schema).
+  std::vector<std::string> choices = {};
 };
 
 /// Every key, in the order the manual lists them.

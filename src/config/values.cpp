@@ -186,21 +186,6 @@ std::optional<std::string> caa_value_error(const std::string& tag, const std::st
   return std::nullopt;
 }
 
-bool is_base64(const std::string& text) {
-  if (text.empty() || text.size() % 4 != 0) {
-    return false;
-  }
-  size_t padding = 0;
-  for (char c : text) {
-    if (c == '=') {
-      ++padding;
-    } else if (padding > 0 || !(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/')) {
-      return false;
-    }
-  }
-  return padding <= 2;
-}
-
 std::optional<int64_t> parse_duration(const std::string& text) {
   if (text.size() < 2 || text.size() > 12) {
     return std::nullopt;

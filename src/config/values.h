@@ -17,9 +17,6 @@ std::optional<std::string> rua_error(const std::string& uri);
 /// RFC 8659 CAA value for `tag` (issue | issuewild | iodef; already lowercase).
 std::optional<std::string> caa_value_error(const std::string& tag, const std::string& value);
 
-/// True when `text` is non-empty standard base64 (RFC 4648 section 4, padded).
-bool is_base64(const std::string& text);
-
 /// "30m", "12h", "7d", "2w", "90s" -> seconds; nullopt when not a positive
 /// integer followed by one of s m h d w.
 std::optional<int64_t> parse_duration(const std::string& text);

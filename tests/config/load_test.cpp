@@ -8,11 +8,23 @@
 #include <string>
 
 #include "config/load.h"
+#include "powerdns/powerdns_config.h"
+#include "rfc2136/rfc2136_config.h"
 #include "support/support.h"
 
 using namespace stsctl;
 
 namespace {
+
+const PowerdnsConfig& powerdns(const Config& config, const std::string& name) {
+  REQUIRE(config.providers.at(name).type == "powerdns");
+  return settings_of<PowerdnsConfig>(config.providers.at(name));
+}
+
+const Rfc2136Config& rfc2136(const Config& config, const std::string& name) {
+  REQUIRE(config.providers.at(name).type == "rfc2136");
+  return settings_of<Rfc2136Config>(config.providers.at(name));
+}
 
 std::string all_diagnostics(const LoadResult& result) {
   std::string out;
@@ -139,16 +151,14 @@ TEST_CASE("the PRODUCT.md example loads completely", "[config][load]") {
   CHECK_FALSE(config.stages[2].hold_seconds.has_value());
 
   REQUIRE(config.providers.size() == 2);
-  const ProviderConfig& pdns = config.providers.at("pdns");
+  const PowerdnsConfig& pdns = powerdns(config, "pdns");
   CHECK(pdns.name == "pdns");
-  CHECK(pdns.type == "powerdns");
   CHECK(pdns.url == "http://127.0.0.1:8081");
   CHECK(pdns.server_id == "localhost");
   CHECK(pdns.api_key_file == "/etc/stsctl/pdns.key");
   CHECK(pdns.api_key_env.empty());
   CHECK(pdns.timeout_seconds == 10);
-  const ProviderConfig& bind = config.providers.at("bind");
-  CHECK(bind.type == "rfc2136");
+  const Rfc2136Config& bind = rfc2136(config, "bind");
   CHECK(bind.server_host == "127.0.0.1");
   CHECK(bind.server_port == 53);
   CHECK(bind.tsig.name == "stsctl-key");
@@ -332,14 +342,14 @@ state: var/state.db
   SECTION("load_config_text uses base_dir") {
     auto result = load_ok(text, "/srv/conf");
     const Config& config = result.config;
-    CHECK(config.providers.at("pdns").api_key_file == "/srv/conf/keys/pdns.key");
-    CHECK(config.providers.at("pdns").ca_file == "/abs/ca.pem");
-    CHECK(config.providers.at("pdns").url == "https://pdns.example.net:8443");
-    CHECK(config.providers.at("other").api_key_env == "PDNS_API_KEY");
-    CHECK(config.providers.at("other").api_key_file.empty());
-    CHECK(config.providers.at("other").ca_file == "/srv/conf/ca.pem");
-    CHECK(config.providers.at("bind").tsig.secret_file == "/srv/conf/tsig.secret");
-    CHECK(config.providers.at("bind").tsig.name == "stsctl-key");
+    CHECK(powerdns(config, "pdns").api_key_file == "/srv/conf/keys/pdns.key");
+    CHECK(powerdns(config, "pdns").ca_file == "/abs/ca.pem");
+    CHECK(powerdns(config, "pdns").url == "https://pdns.example.net:8443");
+    CHECK(powerdns(config, "other").api_key_env == "PDNS_API_KEY");
+    CHECK(powerdns(config, "other").api_key_file.empty());
+    CHECK(powerdns(config, "other").ca_file == "/srv/conf/ca.pem");
+    CHECK(rfc2136(config, "bind").tsig.secret_file == "/srv/conf/tsig.secret");
+    CHECK(rfc2136(config, "bind").tsig.name == "stsctl-key");
     CHECK(config.publish.webroot == "/srv/conf/www");
     CHECK(config.publish.ca_file == "/srv/conf/pki/ca.crt");
     CHECK(config.state_path == "/srv/conf/var/state.db");
@@ -358,7 +368,7 @@ state: var/state.db
     std::string base = std::filesystem::path(dir.file("etc")).lexically_normal().string();
     CHECK(result.config.file == dir.file("etc/stsctl.yaml"));
     CHECK(result.config.base_dir == base);
-    CHECK(result.config.providers.at("bind").tsig.secret_file == base + "/tsig.secret");
+    CHECK(rfc2136(result.config, "bind").tsig.secret_file == base + "/tsig.secret");
     CHECK(result.config.state_path == base + "/var/state.db");
   }
 }
@@ -410,7 +420,7 @@ providers:
     notify: true
 )");
   const Config& config = result.config;
-  const ProviderConfig& v4 = config.providers.at("v4");
+  const Rfc2136Config& v4 = rfc2136(config, "v4");
   CHECK(v4.server_host == "192.0.2.53");
   CHECK(v4.server_port == 5353);
   CHECK(v4.transport == "udp");
@@ -419,19 +429,19 @@ providers:
   CHECK(v4.tsig.secret_env == "TSIG_SECRET");
   CHECK(v4.tsig.secret_file.empty());
   CHECK_FALSE(v4.allow_hmac_md5);
-  const ProviderConfig& v6 = config.providers.at("v6");
+  const Rfc2136Config& v6 = rfc2136(config, "v6");
   CHECK(v6.server_host == "2001:db8::53");
   CHECK(v6.server_port == 53);
   CHECK(v6.allow_hmac_md5);
   CHECK(v6.tsig.name == "k2.example");
   CHECK(v6.tsig.algorithm == "hmac-md5");
-  const ProviderConfig& host = config.providers.at("host");
+  const Rfc2136Config& host = rfc2136(config, "host");
   CHECK(host.server_host == "localhost");
   CHECK(host.server_port == 53);
   CHECK(host.tsig.algorithm == "hmac-sha1");
-  CHECK(config.providers.at("bare6").server_host == "::1");
-  CHECK(config.providers.at("bare6").server_port == 53);
-  const ProviderConfig& pdns = config.providers.at("pdns");
+  CHECK(rfc2136(config, "bare6").server_host == "::1");
+  CHECK(rfc2136(config, "bare6").server_port == 53);
+  const PowerdnsConfig& pdns = powerdns(config, "pdns");
   CHECK(pdns.url == "http://[::1]:8081");
   CHECK(pdns.server_id == "ns1");
   CHECK(pdns.timeout_seconds == 5);

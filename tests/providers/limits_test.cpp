@@ -21,10 +21,9 @@ namespace {
 
 const char* const k_secret = "Zm9vLXRlc3Qtc2VjcmV0LWFwaS1rZXk";
 
-ProviderConfig powerdns_config(const std::string& url, double timeout) {
-  ProviderConfig config;
+PowerdnsConfig powerdns_config(const std::string& url, double timeout) {
+  PowerdnsConfig config;
   config.name = "pdns";
-  config.type = "powerdns";
   config.url = url;
   config.server_id = "localhost";
   config.api_key_env = "STSCTL_LIMITS_TEST_KEY";

@@ -138,10 +138,9 @@ void NamedServer::write_secret_file(const std::string& path) const {
   chmod(path.c_str(), 0600);
 }
 
-ProviderConfig NamedServer::provider_config(const std::string& secret_file, const std::string& name) const {
-  ProviderConfig config;
+Rfc2136Config NamedServer::provider_config(const std::string& secret_file, const std::string& name) const {
+  Rfc2136Config config;
   config.name = name;
-  config.type = "rfc2136";
   config.timeout_seconds = 5;
   config.server_host = "127.0.0.1";
   config.server_port = static_cast<uint16_t>(m_port);

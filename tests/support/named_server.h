@@ -3,7 +3,7 @@
 // key allowed to update every zone, listening on 127.0.0.1 only (a free port).
 // Stopped by PID on destruction.
 
-#include "config/config.h"
+#include "rfc2136/rfc2136_config.h"
 #include "support/support.h"
 
 #include <memory>
@@ -41,8 +41,8 @@ class NamedServer {
   /// Writes key_secret() (plus a newline) to `path`, mode 0600.
   void write_secret_file(const std::string& path) const;
 
-  /// A ready rfc2136 ProviderConfig for this server (TCP, key from `secret_file`).
-  ProviderConfig provider_config(const std::string& secret_file, const std::string& name = "bind") const;
+  /// A ready rfc2136 Rfc2136Config for this server (TCP, key from `secret_file`).
+  Rfc2136Config provider_config(const std::string& secret_file, const std::string& name = "bind") const;
 
   /// `dig +short +norecurse +tcp` answer lines (TXT as dig prints it: quoted strings).
   std::vector<std::string> query(const std::string& name, const std::string& type) const;

@@ -119,10 +119,9 @@ PdnsServer::~PdnsServer() { stop(); }
 
 std::string PdnsServer::api_url() const { return "http://127.0.0.1:" + std::to_string(m_api_port); }
 
-ProviderConfig PdnsServer::provider_config(const std::string& name) const {
-  ProviderConfig config;
+PowerdnsConfig PdnsServer::provider_config(const std::string& name) const {
+  PowerdnsConfig config;
   config.name = name;
-  config.type = "powerdns";
   config.url = api_url();
   config.server_id = "localhost";
   config.api_key_file = m_key_file;

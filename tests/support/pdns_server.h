@@ -9,7 +9,7 @@
 //   auto config = pdns.provider_config();      // type powerdns, api_key_file
 //   pdns.query("_mta-sts." + zone, "TXT");     // dig +short, sorted
 
-#include "config/config.h"
+#include "powerdns/powerdns_config.h"
 #include "support/support.h"
 
 #include <cstdint>
@@ -52,8 +52,8 @@ class PdnsServer {
   /// A file holding the API key plus a trailing newline (like `echo key > f`).
   const std::string& api_key_file() const { return m_key_file; }
 
-  /// A powerdns ProviderConfig pointing at this server (api_key_file set).
-  ProviderConfig provider_config(const std::string& name = "pdns") const;
+  /// A PowerdnsConfig pointing at this server (api_key_file set).
+  PowerdnsConfig provider_config(const std::string& name = "pdns") const;
 
   /// A zone name not used before in this process: "<prefix><n>-<pid>.example.test".
   static std::string unique_zone(const std::string& prefix = "t");

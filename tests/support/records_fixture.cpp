@@ -1,5 +1,8 @@
 #include "support/records_fixture.h"
 
+#include "powerdns/powerdns_config.h"
+#include "rfc2136/rfc2136_config.h"
+
 #include <algorithm>
 
 namespace stsctl::test {
@@ -66,21 +69,19 @@ Config sample_config() {
                    {PolicyMode::Enforce, 604800, 14 * 86400},
                    {PolicyMode::Enforce, 31557600, std::nullopt}};
 
-  ProviderConfig pdns;
+  PowerdnsConfig pdns;
   pdns.name = "pdns";
-  pdns.type = "powerdns";
   pdns.url = "http://127.0.0.1:8081";
   pdns.api_key_env = "PDNS_API_KEY";
-  config.providers[pdns.name] = pdns;
+  config.providers[pdns.name] = provider_config("powerdns", pdns);
 
-  ProviderConfig bind;
+  Rfc2136Config bind;
   bind.name = "bind";
-  bind.type = "rfc2136";
   bind.server_host = "127.0.0.1";
   bind.server_port = 53;
   bind.tsig.name = "stsctl-key";
   bind.tsig.secret_env = "TSIG_SECRET";
-  config.providers[bind.name] = bind;
+  config.providers[bind.name] = provider_config("rfc2136", bind);
   return config;
 }
 

@@ -61,9 +61,8 @@ TEST_CASE("API content becomes stsctl's canonical form", "[powerdns][content]") 
 }
 
 TEST_CASE("API keys load from a file or the environment, never into messages", "[powerdns][secret]") {
-  ProviderConfig config;
+  PowerdnsConfig config;
   config.name = "pdns";
-  config.type = "powerdns";
 
   SECTION("no source") {
     REQUIRE_THROWS_AS(load_api_key(config), ProviderError);

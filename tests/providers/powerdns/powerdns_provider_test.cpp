@@ -284,7 +284,7 @@ TEST_CASE("a wrong API key is an Auth error that never shows a key", "[powerdns]
   test::TempDir dir("pdnskey");
   const std::string wrong_key = "wrong-key-5f3a9c";
   test::write_file(dir.file("wrong.key"), wrong_key + "\n");
-  ProviderConfig config = server().provider_config("pdns-main");
+  PowerdnsConfig config = server().provider_config("pdns-main");
   config.api_key_file = dir.file("wrong.key");
   LogCapture log;
   auto provider = make_powerdns_provider_with_log(config, log.sink());
@@ -435,7 +435,7 @@ TEST_CASE("many zones apply concurrently and empty plans send nothing", "[powerd
 TEST_CASE("notify: a failed NOTIFY is a warning, the change stands", "[powerdns]") {
   const std::string zone = PdnsServer::unique_zone();
   server().create_zone(zone);
-  ProviderConfig config = server().provider_config();
+  PowerdnsConfig config = server().provider_config();
   config.notify = true;
   LogCapture log;
   auto provider = make_powerdns_provider_with_log(config, log.sink());
@@ -480,7 +480,7 @@ TEST_CASE("a server that never answers is a Timeout", "[powerdns][errors]") {
   REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
   REQUIRE(listen(fd, 8) == 0);
 
-  ProviderConfig config = server().provider_config();
+  PowerdnsConfig config = server().provider_config();
   config.url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
   config.timeout_seconds = 0.5;
   auto provider = make_powerdns_provider(config);
@@ -574,7 +574,7 @@ class FakeApi {
 
 TEST_CASE("notify: a failed NOTIFY is logged as a warning and the change stands", "[powerdns][errors]") {
   FakeApi fake;
-  ProviderConfig config = server().provider_config("pdns-fake");
+  PowerdnsConfig config = server().provider_config("pdns-fake");
   config.url = fake.url();
   config.notify = true;
   LogCapture log;
@@ -774,7 +774,7 @@ TEST_CASE("search read: a wrong API key is an Auth error for every zone", "[powe
   test::TempDir dir("pdnskey");
   const std::string wrong_key = "wrong-key-0c4e1b";
   test::write_file(dir.file("wrong.key"), wrong_key + "\n");
-  ProviderConfig config = server().provider_config();
+  PowerdnsConfig config = server().provider_config();
   config.api_key_file = dir.file("wrong.key");
   auto provider = make_powerdns_provider_with_log(config, {}, search_tuning());
   auto results = provider->read_zones({owned_only(zone), owned_only(PdnsServer::unique_zone("missing"))});

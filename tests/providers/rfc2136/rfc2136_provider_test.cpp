@@ -315,7 +315,7 @@ TEST_CASE("rfc2136: TSIG and authority errors name server, zone and key, never t
   }
 
   SECTION("unknown key: BADKEY") {
-    ProviderConfig config = f.server.provider_config(f.secret_file);
+    Rfc2136Config config = f.server.provider_config(f.secret_file);
     config.tsig.name = "nobody-key.";  // trailing dot accepted
     auto provider = make_rfc2136_provider(config);
     ProviderError e = apply_fails(*provider, plan);
@@ -326,7 +326,7 @@ TEST_CASE("rfc2136: TSIG and authority errors name server, zone and key, never t
 
   SECTION("known key without update rights: REFUSED") {
     write_file(f.secret_file, f.server.other_key_secret());
-    ProviderConfig config = f.server.provider_config(f.secret_file);
+    Rfc2136Config config = f.server.provider_config(f.secret_file);
     config.tsig.name = f.server.other_key_name();
     auto provider = make_rfc2136_provider(config);
     ProviderError e = apply_fails(*provider, plan);
@@ -377,7 +377,7 @@ TEST_CASE("rfc2136: TSIG and authority errors name server, zone and key, never t
 
 TEST_CASE("rfc2136: secret sources, algorithm names and hmac-md5 opt-in", "[rfc2136]") {
   Fixture f;
-  ProviderConfig config = f.server.provider_config(f.secret_file);
+  Rfc2136Config config = f.server.provider_config(f.secret_file);
 
   SECTION("secret from the environment, key name with trailing dot") {
     config.tsig.secret_file.clear();
@@ -485,7 +485,7 @@ TEST_CASE("rfc2136: stopped server is unreachable, a silent one times out", "[rf
     addr.sin_port = htons(static_cast<uint16_t>(port));
     REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
     REQUIRE(listen(fd, 8) == 0);
-    ProviderConfig config = f.server.provider_config(f.secret_file);
+    Rfc2136Config config = f.server.provider_config(f.secret_file);
     config.server_port = static_cast<uint16_t>(port);
     config.timeout_seconds = 1;
     auto provider = make_rfc2136_provider(config);
