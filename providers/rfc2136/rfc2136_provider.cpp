@@ -213,12 +213,23 @@ ProviderError Rfc2136Provider::rcode_error(unsigned rcode, const std::string& zo
   switch (rcode) {
     case LDNS_RCODE_REFUSED:
       if (is_update) {
-        return error(Kind::Auth, zone, true, name,
-                     key + " may not update this name: check update-policy / allow-update for zone " + zone);
+        return error(
+            Kind::Auth, zone, true, name,
+            key +
+                " may not update this name, or its signature was not accepted: check the secret and the "
+                "update policy for zone " +
+                zone + " (BIND update-policy, Knot acl, PowerDNS TSIG-ALLOW-DNSUPDATE)");
       }
       return error(Kind::ZoneMissing, zone, false, name,
                    "zone " + zone + " is not served there, or allow-query excludes this host");
     case LDNS_RCODE_NOTAUTH:
+      // RFC 8945 section 5.3.2: NOTAUTH also answers a signature the server did not accept.
+      if (!m_key_name.empty()) {
+        return error(Kind::ZoneMissing, zone, is_update, name,
+                     "the server is not authoritative for zone " + zone +
+                         ", or did not accept the signature of " + key +
+                         ": check the zone name, the server and the secret");
+      }
       return error(Kind::ZoneMissing, zone, is_update, name,
                    "the server is not authoritative for zone " + zone + ": check the zone name and server");
     case LDNS_RCODE_NOTZONE:
@@ -269,10 +280,12 @@ std::optional<rfc2136::Answer> Rfc2136Provider::check_reply(const Message& messa
                        "wrong secret for " + key_text + ": check tsig.secret_file / secret_env");
       return std::nullopt;
     case rfc2136::k_tsig_badkey:
-      *failure = error(Kind::Auth, zone, is_update, "TSIG BADKEY",
-                       "the server does not know " + key_text + " with algorithm " +
-                           m_key.algorithm.substr(0, m_key.algorithm.size() - 1) +
-                           ": check tsig.name and algorithm");
+      *failure =
+          error(Kind::Auth, zone, is_update, "TSIG BADKEY",
+                "the server does not know " + key_text + " with algorithm " +
+                    m_key.algorithm.substr(0, m_key.algorithm.size() - 1) +
+                    ", or its acl does not allow the key this: check tsig.name, algorithm and the server's "
+                    "keys");
       return std::nullopt;
     case rfc2136::k_tsig_badtime:
       *failure = error(Kind::Auth, zone, is_update, "TSIG BADTIME",

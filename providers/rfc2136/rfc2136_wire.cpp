@@ -291,8 +291,9 @@ bool decodes_as_base64(const std::string& base64) {
     return false;
   }
   std::string decoded(base64.size() / 4 * 3 + 1, '\0');
-  int size = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(&decoded[0]),
-                             reinterpret_cast<const unsigned char*>(base64.data()), static_cast<int>(base64.size()));
+  int size =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(&decoded[0]),
+                      reinterpret_cast<const unsigned char*>(base64.data()), static_cast<int>(base64.size()));
   wipe(decoded);
   return size > 0;
 }

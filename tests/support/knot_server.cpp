@@ -35,8 +35,10 @@ KnotServer::KnotServer(const std::vector<ZoneSpec>& zones) {
          << "\n"
          // The other key may read, never update.
          << "acl:\n  - id: update\n    key: " << m_key_name << "\n    action: update\n"
+         << "  - id: other\n    key: " << m_other_key_name << "\n    action: transfer\n"
          << "template:\n  - id: default\n    storage: " << d << "/zones\n    file: \"%s.zone\"\n"
-         << "    zonefile-sync: -1\n    journal-content: changes\n    semantic-checks: off\n    acl: update\n"
+         << "    zonefile-sync: -1\n    journal-content: changes\n    semantic-checks: off\n    acl: "
+            "[update, other]\n"
          << "zone:\n"
          << zone_conf;
     write_file(d + "/knot.conf", conf.str());
