@@ -121,7 +121,7 @@ TEST_CASE("API URLs are built with curl's URL API, every part escaped", "[powerd
         "http://127.0.0.1:8081/api/v1/servers/localhost/zones/example.test.");
   // A path prefix in the configured url is kept; a trailing slash is not doubled.
   CHECK(api_url("https://pdns.example.net/pdns/", {"api", "v1", "servers", "a b/c"}) ==
-        "https://pdns.example.net/pdns/api/v1/servers/a%20b%2Fc");
+        "https://pdns.example.net/pdns/api/v1/servers/a%20b%2fc");
   CHECK(api_url("http://127.0.0.1:8081", {"search-data"}, {{"q", "_mta-sts.*"}, {"max", "10"}}) ==
         "http://127.0.0.1:8081/search-data?q=_mta-sts.%2a&max=10");
   CHECK(api_url("not a url", {"x"}).empty());

@@ -696,7 +696,7 @@ TEST_CASE("search read: exactly the owned RRsets, foreign TXT kept, other names 
 
   // The same as a whole-zone read, without reading the zone.
   const std::string logged = log.all();
-  CHECK_THAT(logged, Catch::Contains("/search-data?q=_mta-sts.*&max="));
+  CHECK_THAT(logged, Catch::Contains("/search-data?q=_mta-sts.%2a&max="));
   CHECK(zone_gets(logged) == 0);
   PowerdnsReadTuning whole;
   whole.mode = ReadMode::WholeZone;
