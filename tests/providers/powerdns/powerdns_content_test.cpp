@@ -73,9 +73,10 @@ TEST_CASE("API keys load from a file or the environment, never into messages", "
   }
   SECTION("missing file") {
     config.api_key_file = "/nonexistent/pdns.key";
-    REQUIRE_THROWS_WITH(load_api_key(config),
-                        "provider 'pdns': failed to read the API key (cannot read file '/nonexistent/pdns.key' (No "
-                        "such file or directory)): put the key in api_key_file");
+    REQUIRE_THROWS_WITH(
+        load_api_key(config),
+        "provider 'pdns': failed to read the API key (cannot read file '/nonexistent/pdns.key' (No "
+        "such file or directory)): put the key in api_key_file");
   }
   SECTION("environment, trailing newline trimmed") {
     setenv("STSCTL_TEST_PDNS_KEY", "s3cret-value\n", 1);
@@ -102,7 +103,8 @@ TEST_CASE("API keys load from a file or the environment, never into messages", "
     } catch (const ProviderError& e) {
       CHECK(std::string(e.what()).find("line-one") == std::string::npos);
       CHECK(std::string(e.what()) ==
-            "provider 'pdns': failed to read the API key (environment variable 'STSCTL_TEST_PDNS_KEY' holds more "
+            "provider 'pdns': failed to read the API key (environment variable 'STSCTL_TEST_PDNS_KEY' holds "
+            "more "
             "than one line): it must contain only the API key");
     }
     unsetenv("STSCTL_TEST_PDNS_KEY");
