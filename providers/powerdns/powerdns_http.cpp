@@ -1,20 +1,16 @@
 #include "powerdns/powerdns_http.h"
 
 #include "provider.h"
+#include "util/handles.h"
 
 #include <curl/curl.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <mutex>
 
 namespace stsctl::powerdns {
 
 namespace {
-
-using CurlHandle = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
 
 void global_init() {
   static std::once_flag once;
@@ -41,86 +37,86 @@ using HeaderList = std::unique_ptr<curl_slist, HeaderListDeleter>;
 
 }  // namespace
 
-void wipe(std::string& text) {
-  volatile char* p = text.empty() ? nullptr : &text[0];
-  for (size_t i = 0; i < text.size(); ++i) {
-    p[i] = '\0';
-  }
-  text.clear();
-}
-
-Secret::~Secret() { wipe(m_value); }
-
-Secret::Secret(Secret&& other) noexcept : m_value(std::move(other.m_value)) { wipe(other.m_value); }
-
-Secret& Secret::operator=(Secret&& other) noexcept {
-  if (this != &other) {
-    wipe(m_value);
-    m_value = std::move(other.m_value);
-    wipe(other.m_value);
-  }
-  return *this;
-}
-
 Secret load_api_key(const PowerdnsConfig& config) {
   const std::string prefix = "provider '" + config.name + "': ";
-  std::string value;
-  std::string source;
-  if (!config.api_key_file.empty()) {
-    source = "api_key_file '" + config.api_key_file + "'";
-    std::ifstream in(config.api_key_file, std::ios::binary);
-    if (!in) {
-      throw ProviderError(ProviderError::Kind::Other, prefix + "failed to read " + source +
-                                                          " (cannot open it): create it with the API key");
-    }
-    value.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  } else if (!config.api_key_env.empty()) {
-    source = "api_key_env '" + config.api_key_env + "'";
-    const char* env = std::getenv(config.api_key_env.c_str());
-    if (env == nullptr) {
-      throw ProviderError(ProviderError::Kind::Other,
-                          prefix + "environment variable '" + config.api_key_env +
-                              "' (api_key_env) is not set: export the API key in it");
-    }
-    value = env;
-  } else {
-    throw ProviderError(ProviderError::Kind::Other,
-                        prefix + "no API key configured: set api_key_file or api_key_env");
+  if (config.api_key_file.empty() && config.api_key_env.empty()) {
+    throw ProviderError(
+        ProviderError::Kind::Other,
+        prefix + "failed to read the API key (none configured): set api_key_file or api_key_env");
   }
-  while (!value.empty() &&
-         (value.back() == '\n' || value.back() == '\r' || value.back() == ' ' || value.back() == '\t')) {
-    value.back() = '\0';
-    value.pop_back();
-  }
-  register_secret(value);
-  Secret key(std::move(value));
-  wipe(value);
+  std::string why;
+  Secret key = read_secret({config.api_key_file, config.api_key_env}, &why);
   if (key.empty()) {
-    throw ProviderError(ProviderError::Kind::Other, prefix + source + " is empty: put the API key in it");
+    throw ProviderError(ProviderError::Kind::Other,
+                        prefix + "failed to read the API key (" + why + "): put the key in " +
+                            (config.api_key_file.empty() ? "api_key_env" : "api_key_file"));
   }
   if (key.reveal().find_first_of("\r\n") != std::string::npos) {
     throw ProviderError(ProviderError::Kind::Other,
-                        prefix + source + " holds more than one line: it must contain only the API key");
+                        prefix + "failed to read the API key (" +
+                            (config.api_key_file.empty() ? "environment variable '" + config.api_key_env + "'"
+                                                         : "file '" + config.api_key_file + "'") +
+                            " holds more than one line): it must contain only the API key");
   }
   return key;
 }
 
 std::string redact_url(const std::string& url) {
-  size_t scheme = url.find("://");
-  if (scheme == std::string::npos) {
+  handle::CurlUrl parsed(curl_url());
+  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
     return url;
   }
-  size_t host_start = scheme + 3;
-  size_t path = url.find('/', host_start);
-  size_t at = url.rfind('@', path == std::string::npos ? std::string::npos : path);
-  if (at == std::string::npos || at < host_start) {
+  char* part = nullptr;
+  bool has_user = curl_url_get(parsed.get(), CURLUPART_USER, &part, 0) == CURLUE_OK;
+  handle::CurlString user(part);
+  part = nullptr;
+  bool has_password = curl_url_get(parsed.get(), CURLUPART_PASSWORD, &part, 0) == CURLUE_OK;
+  handle::CurlString password(part);
+  if (!has_user && !has_password) {
     return url;
   }
-  return url.substr(0, host_start) + url.substr(at + 1);
+  curl_url_set(parsed.get(), CURLUPART_USER, nullptr, 0);
+  curl_url_set(parsed.get(), CURLUPART_PASSWORD, nullptr, 0);
+  part = nullptr;
+  if (curl_url_get(parsed.get(), CURLUPART_URL, &part, 0) != CURLUE_OK) {
+    return "(a URL with credentials)";
+  }
+  handle::CurlString shown(part);
+  return shown.get();
+}
+
+std::string api_url(const std::string& base, const std::vector<std::string>& segments,
+                    const std::vector<std::pair<std::string, std::string>>& query) {
+  handle::CurlUrl url(curl_url());
+  if (!url || curl_url_set(url.get(), CURLUPART_URL, base.c_str(), 0) != CURLUE_OK) {
+    return "";
+  }
+  char* part = nullptr;
+  curl_url_get(url.get(), CURLUPART_PATH, &part, 0);
+  handle::CurlString old_path(part);
+  std::string path = old_path ? old_path.get() : "";
+  while (!path.empty() && path.back() == '/') {
+    path.pop_back();
+  }
+  for (const auto& segment : segments) {
+    handle::CurlString escaped(curl_easy_escape(nullptr, segment.c_str(), static_cast<int>(segment.size())));
+    path += "/" + std::string(escaped ? escaped.get() : "");
+  }
+  curl_url_set(url.get(), CURLUPART_PATH, path.c_str(), 0);
+  for (const auto& [name, value] : query) {
+    const std::string pair = name + "=" + value;
+    curl_url_set(url.get(), CURLUPART_QUERY, pair.c_str(), CURLU_APPENDQUERY | CURLU_URLENCODE);
+  }
+  part = nullptr;
+  if (curl_url_get(url.get(), CURLUPART_URL, &part, 0) != CURLUE_OK) {
+    return "";
+  }
+  handle::CurlString full(part);
+  return full.get();
 }
 
 struct HttpClient::Impl {
-  CurlHandle curl{nullptr, curl_easy_cleanup};
+  handle::CurlEasy curl;
   const Secret* key = nullptr;
   std::string ca_file;
   long timeout_ms = 10000;

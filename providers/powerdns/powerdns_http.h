@@ -4,34 +4,17 @@
 // formatted into a message or log line.
 
 #include "powerdns/powerdns_config.h"
+#include "util/secret.h"
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace stsctl::powerdns {
 
-/// A secret string: movable, not copyable, overwritten with zeros when
-/// destroyed or moved from. Use reveal() only to hand it to the wire.
-class Secret {
- public:
-  Secret() = default;
-  explicit Secret(std::string value) : m_value(std::move(value)) {}
-  ~Secret();
-  Secret(const Secret&) = delete;
-  Secret& operator=(const Secret&) = delete;
-  Secret(Secret&& other) noexcept;
-  Secret& operator=(Secret&& other) noexcept;
-
-  const std::string& reveal() const { return m_value; }
-  bool empty() const { return m_value.empty(); }
-
- private:
-  std::string m_value;
-};
-
-/// Overwrites a string's bytes before it is released.
-void wipe(std::string& text);
+using stsctl::Secret;
 
 /// Reads the API key from config.api_key_file (trailing whitespace and
 /// newlines trimmed) or the variable config.api_key_env. Throws ProviderError
@@ -39,8 +22,15 @@ void wipe(std::string& text);
 /// missing, empty or holds a line break.
 Secret load_api_key(const PowerdnsConfig& config);
 
-/// `url` without user:password@ (what messages and logs may show).
+/// `url` without user:password@ (what messages and logs may show); parsed
+/// with curl's URL API, unchanged when it holds no credentials.
 std::string redact_url(const std::string& url);
+
+/// `base` (scheme, host, maybe a path prefix) plus the path `segments`, each
+/// percent-encoded (curl_easy_escape), and the `query` pairs (URL-encoded by
+/// curl_url_set). "" when `base` is not a URL.
+std::string api_url(const std::string& base, const std::vector<std::string>& segments,
+                    const std::vector<std::pair<std::string, std::string>>& query = {});
 
 struct HttpResponse {
   bool transport_ok = false;  // false: no HTTP answer (see curl_error)

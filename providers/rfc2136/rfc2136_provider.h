@@ -1,17 +1,21 @@
 #pragma once
-// Any RFC 2136 server (BIND, Knot, ...): TSIG-signed UPDATE, one per zone.
+// Any RFC 2136 server (tested against BIND, Knot DNS and PowerDNS's own DNS
+// UPDATE): TSIG-signed UPDATE, one per zone.
 //
-// read_zones: plain queries (TSIG-signed when a key is set) to the configured
-// server for the apex SOA (must be authoritative), each owned RRset, the apex
-// MX and NS; TCP by default, UDP with TCP fallback when transport is udp.
-// apply_zones: one UPDATE per zone whose prerequisites lock what was read
-// (Change::before): "RRset exists (value dependent)" with the old values, or
-// "RRset does not exist" for creates. All RRset deletes precede all adds.
-// A failed prerequisite is ProviderError::Kind::Conflict ("changed since
-// plan"); TSIG BADSIG/BADKEY/BADTIME and REFUSED are Kind::Auth. Once the
-// server is unreachable or times out, the remaining zones are not tried.
-// Both work on up to 4 zones at a time (one resolver per worker thread);
-// results keep the order of the input.
+// read_zones: queries (TSIG-signed when a key is set) to the configured server:
+// first, for every zone, the apex SOA (must be authoritative), the first type
+// of each owned name (CNAME first, RFC 1034 section 3.6.2) and the apex MX/NS
+// where the query wants them; then the other owned types at names that exist
+// and hold no CNAME. apply_zones: one UPDATE per zone whose prerequisites lock
+// what was read (Change::before): "RRset exists (value dependent)" with the
+// old values, or "RRset does not exist" for creates. All RRset deletes precede
+// all adds. A failed prerequisite is ProviderError::Kind::Conflict ("changed
+// since plan"); TSIG errors and a REFUSED update are Kind::Auth.
+// Messages go out pipelined (rfc2136_pipeline.h): many in flight over 4
+// persistent TCP connections (transport tcp, the default), or one UDP socket
+// with TCP for truncated answers (transport udp). Once the server is
+// unreachable or a message times out, the messages not yet sent are not sent.
+// Results keep the order of the input; wire conversions are in rfc2136_wire.h.
 
 #include "rfc2136/rfc2136_config.h"
 

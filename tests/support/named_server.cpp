@@ -1,5 +1,8 @@
 #include "support/named_server.h"
 
+#include "support/knot_server.h"
+#include "support/pdns_server.h"
+
 #include <sys/stat.h>
 
 #include <chrono>
@@ -23,33 +26,73 @@ std::string parse_secret(const std::string& keygen_output) {
   return keygen_output.substr(pos, end - pos);
 }
 
-std::string make_key(const std::string& name, std::string& secret) {
+}  // namespace
+
+std::string make_tsig_key(const std::string& name, std::string* secret) {
   auto result = run_command({"tsig-keygen", "-a", "hmac-sha256", name});
   if (result.exit_code != 0) {
     throw std::runtime_error("tsig-keygen failed: " + result.err);
   }
-  secret = parse_secret(result.out);
+  *secret = parse_secret(result.out);
   return result.out;
 }
 
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) {
-      lines.push_back(line);
-    }
-  }
-  return lines;
+std::string zone_file_text(const ZoneSpec& zone) {
+  std::ostringstream text;
+  text << "$ORIGIN " << zone.name << ".\n$TTL 300\n"
+       << "@ IN SOA ns." << zone.name << ". hostmaster." << zone.name << ". 1 3600 600 86400 300\n"
+       << "@ IN NS ns." << zone.name << ".\n"
+       << "ns IN A 127.0.0.1\n"
+       << zone.extra_records << "\n";
+  return text.str();
 }
 
-}  // namespace
+std::unique_ptr<UpdateServer> start_update_server(const std::string& kind,
+                                                  const std::vector<ZoneSpec>& zones) {
+  if (kind == "Knot") {
+    return std::make_unique<KnotServer>(zones);
+  }
+  if (kind == "PowerDNS") {
+    return std::make_unique<PdnsUpdateServer>(zones);
+  }
+  return std::make_unique<NamedServer>(zones);
+}
+
+void UpdateServer::write_secret_file(const std::string& path) const {
+  write_file(path, key_secret() + "\n");
+  chmod(path.c_str(), 0600);
+}
+
+Rfc2136Config UpdateServer::provider_config(const std::string& secret_file, const std::string& name) const {
+  Rfc2136Config config;
+  config.name = name;
+  config.timeout_seconds = 5;
+  config.server_host = "127.0.0.1";
+  config.server_port = static_cast<uint16_t>(port());
+  config.tsig.name = key_name();
+  config.tsig.algorithm = key_algorithm();
+  config.tsig.secret_file = secret_file;
+  return config;
+}
+
+std::vector<std::string> UpdateServer::query(const std::string& name, const std::string& type) const {
+  auto result = run_command({"dig", "@127.0.0.1", "-p", std::to_string(port()), "+short", "+norecurse",
+                             "+tcp", "+time=2", "+tries=1", name, type});
+  if (result.exit_code != 0) {
+    return {};
+  }
+  return non_empty_lines(result.out);
+}
+
+CommandResult UpdateServer::nsupdate(const std::string& commands) const {
+  std::string script = "server 127.0.0.1 " + std::to_string(port()) + "\n" + commands + "\nsend\n";
+  return run_command({"nsupdate", "-v", "-k", key_dir() + "/update.key"}, script);
+}
 
 NamedServer::NamedServer(const std::vector<ZoneSpec>& zones) {
   const std::string& d = m_dir.path();
-  std::string update_key = make_key(m_key_name, m_key_secret);
-  write_file(d + "/tsig.key", update_key + make_key(m_other_key_name, m_other_key_secret));
+  std::string update_key = make_tsig_key(m_key_name, &m_key_secret);
+  write_file(d + "/tsig.key", update_key + make_tsig_key(m_other_key_name, &m_other_key_secret));
   chmod((d + "/tsig.key").c_str(), 0600);
   // nsupdate -k wants a file holding just the one key.
   write_file(d + "/update.key", update_key);
@@ -57,13 +100,7 @@ NamedServer::NamedServer(const std::vector<ZoneSpec>& zones) {
   std::string zone_conf;
   for (const auto& zone : zones) {
     std::string file = d + "/" + zone.name + ".zone";
-    std::ostringstream text;
-    text << "$ORIGIN " << zone.name << ".\n$TTL 300\n"
-         << "@ IN SOA ns." << zone.name << ". hostmaster." << zone.name << ". 1 3600 600 86400 300\n"
-         << "@ IN NS ns." << zone.name << ".\n"
-         << "ns IN A 127.0.0.1\n"
-         << zone.extra_records << "\n";
-    write_file(file, text.str());
+    write_file(file, zone_file_text(zone));
     zone_conf += "zone \"" + zone.name + "\" {\n  type primary;\n  file \"" + file + "\";\n" +
                  "  update-policy { grant " + m_key_name + " zonesub ANY; };\n" + "  allow-transfer { key " +
                  m_key_name + "; };\n};\n";
@@ -131,37 +168,6 @@ void NamedServer::stop() {
   if (m_process) {
     m_process->stop();
   }
-}
-
-void NamedServer::write_secret_file(const std::string& path) const {
-  write_file(path, m_key_secret + "\n");
-  chmod(path.c_str(), 0600);
-}
-
-Rfc2136Config NamedServer::provider_config(const std::string& secret_file, const std::string& name) const {
-  Rfc2136Config config;
-  config.name = name;
-  config.timeout_seconds = 5;
-  config.server_host = "127.0.0.1";
-  config.server_port = static_cast<uint16_t>(m_port);
-  config.tsig.name = m_key_name;
-  config.tsig.algorithm = key_algorithm();
-  config.tsig.secret_file = secret_file;
-  return config;
-}
-
-std::vector<std::string> NamedServer::query(const std::string& name, const std::string& type) const {
-  auto result = run_command({"dig", "@127.0.0.1", "-p", std::to_string(m_port), "+short", "+norecurse",
-                             "+tcp", "+time=2", "+tries=1", name, type});
-  if (result.exit_code != 0) {
-    return {};
-  }
-  return split_lines(result.out);
-}
-
-CommandResult NamedServer::nsupdate(const std::string& commands) const {
-  std::string script = "server 127.0.0.1 " + std::to_string(m_port) + "\n" + commands + "\nsend\n";
-  return run_command({"nsupdate", "-v", "-k", m_dir.path() + "/update.key"}, script);
 }
 
 std::string NamedServer::log() const {

@@ -1,7 +1,9 @@
 #pragma once
 // A throw-away BIND `named` for tests: primary zones under a TempDir, a TSIG
 // key allowed to update every zone, listening on 127.0.0.1 only (a free port).
-// Stopped by PID on destruction.
+// Stopped by PID on destruction. UpdateServer is what every RFC 2136 test
+// server offers (BIND here, Knot in knot_server.h, PowerDNS in pdns_server.h),
+// so the same cases run against each.
 
 #include "rfc2136/rfc2136_config.h"
 #include "support/support.h"
@@ -17,7 +19,48 @@ struct ZoneSpec {
   std::string extra_records;  // zone-file text appended after SOA, NS and ns A; $ORIGIN is the zone
 };
 
-class NamedServer {
+/// An RFC 2136 server under test: zones given at start, a TSIG key allowed to
+/// update every zone and a second known key allowed to update none.
+class UpdateServer {
+ public:
+  virtual ~UpdateServer() = default;
+  /// "BIND", "Knot" or "PowerDNS" (for messages and per-server expectations).
+  virtual std::string kind() const = 0;
+  virtual int port() const = 0;
+  virtual const std::string& key_name() const = 0;
+  virtual const std::string& key_secret() const = 0;
+  virtual std::string key_algorithm() const { return "hmac-sha256"; }
+  virtual const std::string& other_key_name() const = 0;
+  virtual const std::string& other_key_secret() const = 0;
+  /// Writes key_secret() (plus a newline) to `path`, mode 0600.
+  void write_secret_file(const std::string& path) const;
+  /// A ready rfc2136 Rfc2136Config for this server (TCP, key from `secret_file`).
+  Rfc2136Config provider_config(const std::string& secret_file, const std::string& name = "bind") const;
+  /// `dig +short +norecurse +tcp` answer lines (TXT as dig prints it: quoted strings).
+  std::vector<std::string> query(const std::string& name, const std::string& type) const;
+  /// Runs nsupdate (TCP, signed with the update key) on `commands`
+  /// ("zone x\nupdate add ..."); a `server` line and a final `send` are added.
+  CommandResult nsupdate(const std::string& commands) const;
+  virtual void stop() = 0;
+  /// The server's log so far.
+  virtual std::string log() const = 0;
+
+ protected:
+  /// A directory holding `update.key` (the update key as a BIND key clause, for nsupdate -k).
+  virtual const std::string& key_dir() const = 0;
+};
+
+/// Starts the server of `kind` ("BIND", "Knot", "PowerDNS") serving `zones`.
+std::unique_ptr<UpdateServer> start_update_server(const std::string& kind,
+                                                  const std::vector<ZoneSpec>& zones);
+
+/// The zone-file text of a test zone: SOA, NS ns.<zone>., ns A 127.0.0.1, extra records.
+std::string zone_file_text(const ZoneSpec& zone);
+
+/// A TSIG key clause as `tsig-keygen -a hmac-sha256 NAME` prints it; *secret gets the base64 secret.
+std::string make_tsig_key(const std::string& name, std::string* secret);
+
+class NamedServer : public UpdateServer {
  public:
   /// Writes the config and zones, checks them with named-checkconf -z, starts
   /// named and waits until every zone answers SOA. Throws std::runtime_error
@@ -27,35 +70,25 @@ class NamedServer {
   NamedServer(const NamedServer&) = delete;
   NamedServer& operator=(const NamedServer&) = delete;
 
-  int port() const { return m_port; }
+  std::string kind() const override { return "BIND"; }
+  int port() const override { return m_port; }
   const std::string& dir() const { return m_dir.path(); }
 
   /// The key granted `zonesub ANY` in every zone (hmac-sha256).
-  const std::string& key_name() const { return m_key_name; }
-  const std::string& key_secret() const { return m_key_secret; }
-  std::string key_algorithm() const { return "hmac-sha256"; }
+  const std::string& key_name() const override { return m_key_name; }
+  const std::string& key_secret() const override { return m_key_secret; }
   /// A second key the server knows but that may update nothing (REFUSED).
-  const std::string& other_key_name() const { return m_other_key_name; }
-  const std::string& other_key_secret() const { return m_other_key_secret; }
-
-  /// Writes key_secret() (plus a newline) to `path`, mode 0600.
-  void write_secret_file(const std::string& path) const;
-
-  /// A ready rfc2136 Rfc2136Config for this server (TCP, key from `secret_file`).
-  Rfc2136Config provider_config(const std::string& secret_file, const std::string& name = "bind") const;
-
-  /// `dig +short +norecurse +tcp` answer lines (TXT as dig prints it: quoted strings).
-  std::vector<std::string> query(const std::string& name, const std::string& type) const;
-
-  /// Runs nsupdate (TCP, signed with the zonesub key) on `commands`
-  /// ("zone x\nupdate add ..."); a `server` line and a final `send` are added.
-  CommandResult nsupdate(const std::string& commands) const;
+  const std::string& other_key_name() const override { return m_other_key_name; }
+  const std::string& other_key_secret() const override { return m_other_key_secret; }
 
   /// named's stderr log so far.
-  std::string log() const;
+  std::string log() const override;
 
   bool running() { return m_process && m_process->running(); }
-  void stop();
+  void stop() override;
+
+ protected:
+  const std::string& key_dir() const override { return m_dir.path(); }
 
  private:
   /// Starts named on m_port; "" once it answers SOA for every zone, else why not.

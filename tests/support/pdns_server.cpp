@@ -57,7 +57,8 @@ std::string absolute_in_zone(const std::string& name, const std::string& zone) {
 
 }  // namespace
 
-PdnsServer::PdnsServer() : m_dir(std::make_unique<TempDir>("pdns")), m_api_key(random_key()) {
+PdnsServer::PdnsServer(const std::string& extra_conf)
+    : m_dir(std::make_unique<TempDir>("pdns")), m_api_key(random_key()) {
   const std::string db = m_dir->file("pdns.sqlite3");
   CommandResult created = run_command({"sqlite3", db}, read_file(k_schema));
   if (created.exit_code != 0) {
@@ -97,7 +98,8 @@ PdnsServer::PdnsServer() : m_dir(std::make_unique<TempDir>("pdns")), m_api_key(r
          << "query-cache-ttl=0\n"
          << "zone-cache-refresh-interval=0\n"
          << "receiver-threads=1\n"
-         << "distributor-threads=1\n";
+         << "distributor-threads=1\n"
+         << extra_conf;
     write_file(m_dir->file("pdns.conf"), conf.str());
     m_process = std::make_unique<ChildProcess>(
         std::vector<std::string>{"pdns_server", "--config-dir=" + m_dir->path()}, log_path);
@@ -213,6 +215,31 @@ std::vector<std::string> PdnsServer::query(const std::string& name, const std::s
   std::sort(answers.begin(), answers.end());
   return answers;
 }
+
+PdnsUpdateServer::PdnsUpdateServer(const std::vector<ZoneSpec>& zones)
+    : m_server("dnsupdate=yes\nallow-dnsupdate-from=127.0.0.0/8\n") {
+  const std::string config_dir = "--config-dir=" + m_server.dir();
+  write_file(m_server.dir() + "/update.key", make_tsig_key(m_key_name, &m_key_secret));
+  make_tsig_key(m_other_key_name, &m_other_key_secret);
+  auto pdnsutil = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"pdnsutil", config_dir};
+    argv.insert(argv.end(), args.begin(), args.end());
+    CommandResult result = run_command(argv);
+    if (result.exit_code != 0) {
+      throw std::runtime_error("pdnsutil " + args.front() + " failed: " + result.out + result.err);
+    }
+  };
+  pdnsutil({"import-tsig-key", m_key_name, "hmac-sha256", m_key_secret});
+  pdnsutil({"import-tsig-key", m_other_key_name, "hmac-sha256", m_other_key_secret});
+  for (const auto& zone : zones) {
+    const std::string file = m_server.dir() + "/" + zone.name + ".zone";
+    write_file(file, zone_file_text(zone));
+    pdnsutil({"load-zone", zone.name, file});
+    pdnsutil({"set-meta", zone.name, "TSIG-ALLOW-DNSUPDATE", m_key_name});
+  }
+}
+
+std::string PdnsUpdateServer::log() const { return log_tail(m_server.dir() + "/pdns.log"); }
 
 bool PdnsServer::running() { return m_process && m_process->running(); }
 

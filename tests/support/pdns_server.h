@@ -10,6 +10,8 @@
 //   pdns.query("_mta-sts." + zone, "TXT");     // dig +short, sorted
 
 #include "powerdns/powerdns_config.h"
+#include "rfc2136/rfc2136_config.h"
+#include "support/named_server.h"
 #include "support/support.h"
 
 #include <cstdint>
@@ -37,8 +39,9 @@ struct PdnsApiResult {
 class PdnsServer {
  public:
   /// Starts pdns_server and waits for its API; throws std::runtime_error with
-  /// the tail of its log when it does not come up.
-  PdnsServer();
+  /// the tail of its log when it does not come up. `extra_conf`: more
+  /// pdns.conf lines.
+  explicit PdnsServer(const std::string& extra_conf = "");
   ~PdnsServer();
   PdnsServer(const PdnsServer&) = delete;
   PdnsServer& operator=(const PdnsServer&) = delete;
@@ -83,6 +86,32 @@ class PdnsServer {
   std::string m_key_file;
   int m_api_port = 0;
   int m_dns_port = 0;
+};
+
+/// PowerDNS's own DNS UPDATE (RFC 2136): a PdnsServer with dnsupdate=yes,
+/// the zones loaded with pdnsutil, both TSIG keys in the database and only
+/// the update key in each zone's TSIG-ALLOW-DNSUPDATE metadata.
+class PdnsUpdateServer : public UpdateServer {
+ public:
+  explicit PdnsUpdateServer(const std::vector<ZoneSpec>& zones);
+  std::string kind() const override { return "PowerDNS"; }
+  int port() const override { return m_server.dns_port(); }
+  const std::string& key_name() const override { return m_key_name; }
+  const std::string& key_secret() const override { return m_key_secret; }
+  const std::string& other_key_name() const override { return m_other_key_name; }
+  const std::string& other_key_secret() const override { return m_other_key_secret; }
+  std::string log() const override;
+  void stop() override { m_server.stop(); }
+
+ protected:
+  const std::string& key_dir() const override { return m_server.dir(); }
+
+ private:
+  PdnsServer m_server;
+  std::string m_key_name = "stsctl-key";
+  std::string m_key_secret;
+  std::string m_other_key_name = "other-key";
+  std::string m_other_key_secret;
 };
 
 }  // namespace stsctl::test

@@ -1,7 +1,10 @@
-// plan/apply through the stsctl binary against a real BIND `named` started by
-// the test (RFC 2136 UPDATE signed with TSIG), checked by DNS queries to it.
+// plan/apply through the stsctl binary against real RFC 2136 servers started
+// by the test (BIND, and for the main flow also Knot DNS and PowerDNS's own
+// DNS UPDATE; TSIG-signed), checked by DNS queries to them.
 
+#include "support/knot_server.h"
 #include "support/named_server.h"
+#include "support/pdns_server.h"
 #include "support/support.h"
 
 #include <catch2/catch.hpp>
@@ -26,7 +29,7 @@ struct ConfigOptions {
 /// Z1 is a primary, Z2 its alias; both zones served by `named`. NamedServer
 /// names each zone's only name server ns.<zone>; map those to its port so the
 /// propagation check asks the test server.
-std::string make_config(const NamedServer& named, const ConfigOptions& options) {
+std::string make_config(const UpdateServer& named, const ConfigOptions& options) {
   std::string config = R"(version: 1
 defaults:
   provider: bind
@@ -74,9 +77,13 @@ std::vector<ZoneSpec> test_zones() {
 
 }  // namespace
 
-TEST_CASE("apply against BIND: create, empty re-plan, id bump, aliases, foreign records untouched") {
-  NamedServer named(test_zones());
-  TempDir dir("it-bind");
+TEST_CASE(
+    "apply against BIND, Knot and PowerDNS: create, empty re-plan, id bump, aliases, foreign records "
+    "untouched") {
+  auto server = start_update_server(GENERATE(as<std::string>{}, "BIND", "Knot", "PowerDNS"), test_zones());
+  UpdateServer& named = *server;
+  INFO("server: " + named.kind());
+  TempDir dir("it-rfc2136");
   named.write_secret_file(dir.file("tsig.secret"));
   ConfigOptions options;
   options.secret_file = dir.file("tsig.secret");

@@ -66,11 +66,16 @@ TEST_CASE("API keys load from a file or the environment, never into messages", "
 
   SECTION("no source") {
     REQUIRE_THROWS_AS(load_api_key(config), ProviderError);
-    REQUIRE_THROWS_WITH(load_api_key(config), Catch::Contains("set api_key_file or api_key_env"));
+    REQUIRE_THROWS_WITH(load_api_key(config),
+                        "provider 'pdns': failed to read the API key (none configured): set api_key_file or "
+                        "api_key_env");
   }
   SECTION("missing file") {
     config.api_key_file = "/nonexistent/pdns.key";
-    REQUIRE_THROWS_WITH(load_api_key(config), Catch::Contains("/nonexistent/pdns.key"));
+    REQUIRE_THROWS_WITH(
+        load_api_key(config),
+        "provider 'pdns': failed to read the API key (cannot read file '/nonexistent/pdns.key' (No "
+        "such file or directory)): put the key in api_key_file");
   }
   SECTION("environment, trailing newline trimmed") {
     setenv("STSCTL_TEST_PDNS_KEY", "s3cret-value\n", 1);
@@ -84,7 +89,9 @@ TEST_CASE("API keys load from a file or the environment, never into messages", "
   }
   SECTION("unset variable") {
     config.api_key_env = "STSCTL_TEST_PDNS_KEY_UNSET";
-    REQUIRE_THROWS_WITH(load_api_key(config), Catch::Contains("STSCTL_TEST_PDNS_KEY_UNSET"));
+    REQUIRE_THROWS_WITH(load_api_key(config),
+                        "provider 'pdns': failed to read the API key (environment variable "
+                        "'STSCTL_TEST_PDNS_KEY_UNSET' is not set): put the key in api_key_env");
   }
   SECTION("two lines are refused without echoing the key") {
     setenv("STSCTL_TEST_PDNS_KEY", "line-one\nline-two", 1);
@@ -94,7 +101,10 @@ TEST_CASE("API keys load from a file or the environment, never into messages", "
       FAIL("expected an error");
     } catch (const ProviderError& e) {
       CHECK(std::string(e.what()).find("line-one") == std::string::npos);
-      CHECK(std::string(e.what()).find("more than one line") != std::string::npos);
+      CHECK(std::string(e.what()) ==
+            "provider 'pdns': failed to read the API key (environment variable 'STSCTL_TEST_PDNS_KEY' holds "
+            "more "
+            "than one line): it must contain only the API key");
     }
     unsetenv("STSCTL_TEST_PDNS_KEY");
   }
@@ -103,4 +113,17 @@ TEST_CASE("API keys load from a file or the environment, never into messages", "
 TEST_CASE("URLs shown in messages drop user:password", "[powerdns][secret]") {
   CHECK(redact_url("http://127.0.0.1:8081") == "http://127.0.0.1:8081");
   CHECK(redact_url("https://user:pw@pdns.example.net/x") == "https://pdns.example.net/x");
+  CHECK(redact_url("https://user@pdns.example.net:8443/api") == "https://pdns.example.net:8443/api");
+  CHECK(redact_url("not a url") == "not a url");
+}
+
+TEST_CASE("API URLs are built with curl's URL API, every part escaped", "[powerdns]") {
+  CHECK(api_url("http://127.0.0.1:8081", {"api", "v1", "servers", "localhost", "zones", "example.test."}) ==
+        "http://127.0.0.1:8081/api/v1/servers/localhost/zones/example.test.");
+  // A path prefix in the configured url is kept; a trailing slash is not doubled.
+  CHECK(api_url("https://pdns.example.net/pdns/", {"api", "v1", "servers", "a b/c"}) ==
+        "https://pdns.example.net/pdns/api/v1/servers/a%20b%2fc");
+  CHECK(api_url("http://127.0.0.1:8081", {"search-data"}, {{"q", "_mta-sts.*"}, {"max", "10"}}) ==
+        "http://127.0.0.1:8081/search-data?q=_mta-sts.%2a&max=10");
+  CHECK(api_url("not a url", {"x"}).empty());
 }

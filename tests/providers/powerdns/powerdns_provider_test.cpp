@@ -696,7 +696,7 @@ TEST_CASE("search read: exactly the owned RRsets, foreign TXT kept, other names 
 
   // The same as a whole-zone read, without reading the zone.
   const std::string logged = log.all();
-  CHECK_THAT(logged, Catch::Contains("/search-data?q=_mta-sts.*&max="));
+  CHECK_THAT(logged, Catch::Contains("/search-data?q=_mta-sts.%2a&max="));
   CHECK(zone_gets(logged) == 0);
   PowerdnsReadTuning whole;
   whole.mode = ReadMode::WholeZone;
@@ -803,8 +803,7 @@ TEST_CASE("search read: a search that may be cut falls back to reading each zone
   CHECK(zone_gets(logged) == 1);
 }
 
-TEST_CASE("search read: disabled records count as absent and survive an apply",
-          "[powerdns][search]") {
+TEST_CASE("search read: disabled records count as absent and survive an apply", "[powerdns][search]") {
   const std::string zone = PdnsServer::unique_zone("search");
   PdnsRecord disabled{"_mta-sts", "TXT", {"\"v=STSv1; id=disabled\""}};
   disabled.disabled = true;
