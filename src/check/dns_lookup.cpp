@@ -430,7 +430,7 @@ std::vector<DnsAnswer> DnsLookup::lookup_many(const std::vector<DnsQuery>& queri
       Pipeline::Slot slot = std::move(waiting.front());
       waiting.pop_front();
       std::string error;
-      if (!pipe.send(slot, m_options.timeout_seconds, &error)) {
+      if (!pipe.send(slot, m_options.timeout_seconds / tries, &error)) {
         DnsAnswer answer;
         answer.error = error;
         fail(slot, answer);

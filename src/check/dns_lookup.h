@@ -28,11 +28,13 @@ struct DnsAnswer {
 };
 
 struct DnsOptions {
-  std::string resolver;  // "IP", "IP:port" or "[IPv6]:port"; empty: /etc/resolv.conf
-  double timeout_seconds = 5;
-  int retries = 1;          // tries per query (at least one)
-  int max_in_flight = 500;  // queries awaiting an answer at once
-  int workers = 0;          // unused: lookups are pipelined (kept for existing callers)
+  std::string resolver;        // "IP", "IP:port" or "[IPv6]:port"; empty: /etc/resolv.conf
+  double timeout_seconds = 5;  // per query, shared by its tries
+  int retries = 2;             // tries per query (at least one): UDP may lose a datagram
+  // Queries awaiting an answer at once: bounded so a burst of answers fits
+  // the socket's receive buffer (net.core.rmem_default) instead of being dropped.
+  int max_in_flight = 100;
+  int workers = 0;  // unused: lookups are pipelined (kept for existing callers)
 };
 
 struct DnsQuery {

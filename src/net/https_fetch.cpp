@@ -12,7 +12,6 @@
 #include <cctype>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <stdexcept>
 
 namespace stsctl {
@@ -40,23 +39,24 @@ void global_init() {
   });
 }
 
-// What the transfers of one call share: the stores that already hold ca_file.
+// The trust anchors every transfer of one call shares: the system store plus
+// ca_file, read once. Empty `store` when they cannot be loaded.
 struct SharedTrust {
   std::string ca_file;
-  std::mutex mutex;
-  std::set<X509_STORE*> loaded;
-};
+  handle::X509Store store;
 
-bool header_is(const std::string& line, const std::string& name) {
-  if (line.size() <= name.size() || line[name.size()] != ':') {
-    return false;
-  }
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(line[i])) != name[i]) {
-      return false;
+  explicit SharedTrust(const std::string& file) : ca_file(file), store(X509_STORE_new()) {
+    if (store && (X509_STORE_set_default_paths(store.get()) != 1 ||
+                  (!ca_file.empty() && X509_STORE_load_file(store.get(), ca_file.c_str()) != 1))) {
+      store.reset();
     }
   }
-  return true;
+};
+
+// Whether the header line is "<name>:..." (names are case-insensitive, RFC 9110 5.1).
+bool header_is(const std::string& line, const std::string& name) {
+  return line.size() > name.size() && line[name.size()] == ':' &&
+         iequals(std::string_view(line).substr(0, name.size()), name);
 }
 
 // One transfer's state; lives at a stable address while curl holds pointers to it.
@@ -135,29 +135,20 @@ int on_verify(int preverify_ok, X509_STORE_CTX* store_ctx) {
   return preverify_ok;
 }
 
-// Per connection: watches the handshake's certificate and adds ca_file to the
-// store next to the default trust anchors (a private CA is trusted *in
-// addition to* the system store). curl caches that store per multi handle,
-// so the file is read once per store, not once per connection.
+// Per connection: hands the connection the call's one CA store (instead of
+// curl parsing the bundle again for every connection) and watches the
+// handshake's certificate.
 CURLcode on_ssl_ctx(CURL* /*easy*/, void* ssl_ctx, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
-  SSL_CTX_set_ex_data(ctx, g_transfer_index, transfer);
-  SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), on_verify);
-  SharedTrust& trust = *transfer->trust;
-  if (trust.ca_file.empty()) {
-    return CURLE_OK;
-  }
-  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
-  std::lock_guard<std::mutex> lock(trust.mutex);
-  if (store != nullptr && trust.loaded.count(store) > 0) {
-    return CURLE_OK;
-  }
-  if (store == nullptr || X509_STORE_load_file(store, trust.ca_file.c_str()) != 1) {
+  X509_STORE* store = transfer->trust->store.get();
+  if (store == nullptr || X509_STORE_up_ref(store) != 1) {
     transfer->ca_load_failed = true;
     return CURLE_SSL_CACERT_BADFILE;
   }
-  trust.loaded.insert(store);
+  SSL_CTX_set_cert_store(ctx, store);  // takes the reference
+  SSL_CTX_set_ex_data(ctx, g_transfer_index, transfer);
+  SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), on_verify);
   return CURLE_OK;
 }
 
@@ -220,19 +211,17 @@ std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOp
   if (transfer->connect_to) {
     curl_easy_setopt(easy, CURLOPT_CONNECT_TO, transfer->connect_to.get());
   }
-  // Debian's libcurl has a default CA directory, and curl caches the CA
-  // store (per multi handle) only when no directory is set: without this,
-  // every connection parsed the whole system bundle again.
-  curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
-  curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 3600L);
-  if (share != nullptr) {
-    curl_easy_setopt(easy, CURLOPT_SHARE, share);
-  }
   if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) == CURLE_OK) {
     curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, transfer.get());
+    // The store comes from on_ssl_ctx: curl loads no bundle or directory itself.
+    curl_easy_setopt(easy, CURLOPT_CAINFO, nullptr);
+    curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
   } else if (!options.ca_file.empty()) {
     // TLS backend without SSL_CTX access: the file replaces the system store.
     curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
+  }
+  if (share != nullptr) {
+    curl_easy_setopt(easy, CURLOPT_SHARE, share);
   }
   return transfer;
 }
@@ -288,8 +277,7 @@ FetchResult finish(Transfer& transfer, CURLcode code) {
 }  // namespace
 
 FetchResult fetch_policy(const std::string& domain, const FetchOptions& options) {
-  SharedTrust trust;
-  trust.ca_file = options.ca_file;
+  SharedTrust trust(options.ca_file);
   auto transfer = make_transfer(domain, options, &trust, nullptr);
   CURLcode code = curl_easy_perform(transfer->easy.get());
   return finish(*transfer, code);
@@ -307,8 +295,7 @@ std::vector<FetchResult> fetch_policies(const std::vector<std::string>& domains,
   if (!multi) {
     throw std::runtime_error("failed to create a curl multi handle");
   }
-  SharedTrust trust;
-  trust.ca_file = options.ca_file;
+  SharedTrust trust(options.ca_file);
   // One TLS session cache for every transfer: a server named twice resumes.
   CurlShare share(curl_share_init());
   if (share) {
