@@ -1,10 +1,12 @@
 // Gathering for `check` (edge): DNS for every domain in one pipelined batch,
-// then the policy fetches, then one STARTTLS probe per distinct MX host. HTTPS
+// then the policy fetches and, at the same time, one STARTTLS probe per
+// distinct MX host. HTTPS
 // and SMTP connect to the addresses resolved here, so every answer comes
 // from the same resolver (no second lookup through the system resolver).
 #include "check/caa.h"
 #include "check/checker.h"
 
+#include <future>
 #include <map>
 
 namespace stsctl {
@@ -118,9 +120,6 @@ void gather_smtp(DnsLookup& dns, const CheckOptions& options, std::vector<Domain
       }
     }
   }
-  if (options.progress) {
-    options.progress("smtp", unique.size(), unique.size());
-  }
 }
 
 }  // namespace
@@ -129,6 +128,13 @@ CheckReport run_checks(const CheckOptions& options, const std::vector<CheckTarge
   std::vector<DomainObservation> observed(targets.size());
   DnsLookup dns(options.dns);
   gather_dns(dns, options, targets, observed);
+
+  // SMTP probes run on their own thread while the HTTPS fetches run here:
+  // both mostly wait on the network, so the run takes the longer of the two.
+  std::future<void> smtp;
+  if (options.smtp) {
+    smtp = std::async(std::launch::async, [&] { gather_smtp(dns, options, observed); });
+  }
 
   // The policy hosts' addresses from our own lookups (like curl --resolve);
   // a connect_to entry (tests) still wins inside fetch_policies.
@@ -141,16 +147,27 @@ CheckReport run_checks(const CheckOptions& options, const std::vector<CheckTarge
       fetch.resolve["mta-sts." + targets[i].domain] = std::move(addresses);
     }
   }
-  std::vector<FetchResult> fetched = fetch_policies(domains, fetch, options.https_parallel);
-  for (size_t i = 0; i < targets.size() && i < fetched.size(); ++i) {
-    observed[i].fetch = std::move(fetched[i]);
+  std::vector<FetchResult> fetched;
+  try {
+    fetched = fetch_policies(domains, fetch, options.https_parallel);
+  } catch (...) {
+    if (smtp.valid()) {
+      smtp.wait();
+    }
+    throw;
   }
   if (options.progress) {
     options.progress("https", targets.size(), targets.size());
   }
-
-  if (options.smtp) {
-    gather_smtp(dns, options, observed);
+  if (smtp.valid()) {
+    smtp.get();
+    if (options.progress) {
+      options.progress("smtp", targets.size(), targets.size());
+    }
+  }
+  // gather_smtp touches only the smtp fields; the fetches are stored after it ends.
+  for (size_t i = 0; i < targets.size() && i < fetched.size(); ++i) {
+    observed[i].fetch = std::move(fetched[i]);
   }
 
   CheckReport report;
