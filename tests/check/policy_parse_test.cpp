@@ -143,7 +143,7 @@ TEST_CASE("duplicate keys: first wins, with a warning") {
 
 TEST_CASE("duplicate mx lines are warned") {
   ParsedPolicy p = parse_policy_body(
-      "version: STSv1\r\nmode: testing\r\nmx: a.example.net\r\nmx: A.example.net.\r\nmax_age: 86400\r\n");
+      "version: STSv1\r\nmode: testing\r\nmx: a.example.net\r\nmx: A.example.net\r\nmax_age: 86400\r\n");
   CHECK(p.valid);
   CHECK(has(p.findings, "policy.syntax", CheckStatus::Warn, "is listed twice"));
 }
