@@ -1,10 +1,12 @@
 #pragma once
 // `stsctl check`: live checks of MTA-STS and TLS-RPT for many domains over
-// DNS, HTTPS and SMTP STARTTLS, as a sender would see them. The work runs in
-// three bounded-concurrency phases (DNS pool, HTTPS multi fetch, SMTP pool);
-// evaluation of the gathered data is pure (evaluate_domain). Network failures
-// never throw: they become Fail findings. Only bad options throw
-// (std::runtime_error / std::invalid_argument, e.g. an unusable --resolver).
+// DNS, HTTPS and SMTP STARTTLS, as a sender would see them. Gathering
+// (gather.cpp) runs in three phases: pipelined DNS, one HTTPS multi fetch
+// sharing a CA store, SMTP probes sharing one TLS context; HTTPS and SMTP
+// connect to the addresses check itself resolved. Evaluation is pure
+// (evaluate.cpp), output in format.cpp. Network failures never throw: they
+// become Fail findings. Only bad options throw (std::runtime_error /
+// std::invalid_argument, e.g. an unusable --resolver).
 
 #include "check/dns_lookup.h"
 #include "check/finding.h"
@@ -60,10 +62,15 @@ struct DomainObservation {
   DnsAnswer mx;                  // D MX
   DnsAnswer host_a;              // mta-sts.D A
   DnsAnswer host_aaaa;           // mta-sts.D AAAA
+  std::vector<DnsAnswer> caa;    // CAA at each of caa_search_names("mta-sts.D"); empty: not looked up
   FetchResult fetch;             // https://mta-sts.D/.well-known/mta-sts.txt
   std::vector<SmtpResult> smtp;  // one per MX host (empty when SMTP is off)
   bool smtp_checked = false;
 };
+
+/// The MX host names of an MX answer, in record order, without duplicates;
+/// a null MX (RFC 7505) gives one empty name.
+std::vector<std::string> mx_hosts(const DnsAnswer& mx);
 
 /// Pure: findings for one domain from what was observed.
 DomainReport evaluate_domain(const CheckTarget& target, const DomainObservation& observed,

@@ -1,30 +1,33 @@
 #include "check/dns_lookup.h"
 
 #include "dns/name.h"
+#include "util/fd.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <ldns/ldns.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstring>
+#include <deque>
 #include <memory>
+#include <random>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace stsctl {
 
 namespace {
 
-using ResolverPtr = std::unique_ptr<ldns_resolver, decltype(&ldns_resolver_deep_free)>;
-using RdfPtr = std::unique_ptr<ldns_rdf, decltype(&ldns_rdf_deep_free)>;
-using PktPtr = std::unique_ptr<ldns_pkt, decltype(&ldns_pkt_free)>;
+using Clock = std::chrono::steady_clock;
 
 std::string rdf_to_string(const ldns_rdf* rdf) {
-  char* text = ldns_rdf2str(rdf);
-  if (text == nullptr) {
-    return "";
-  }
-  std::string out(text);
-  free(text);  // NOLINT: allocated by ldns with malloc
-  return out;
+  handle::CString text(ldns_rdf2str(rdf));
+  return text ? std::string(text.get()) : std::string();
 }
 
 ldns_rr_type parse_type(const std::string& type) {
@@ -42,6 +45,9 @@ ldns_rr_type parse_type(const std::string& type) {
   }
   if (type == "CNAME") {
     return LDNS_RR_TYPE_CNAME;
+  }
+  if (type == "CAA") {
+    return LDNS_RR_TYPE_CAA;
   }
   throw std::invalid_argument("unsupported DNS type '" + type + "'");
 }
@@ -67,12 +73,27 @@ std::string record_text(const ldns_rr* rr, ldns_rr_type type) {
              normalize_name(rdf_to_string(ldns_rr_rdf(rr, 1)));
     case LDNS_RR_TYPE_CNAME:
       return normalize_name(rdf_to_string(ldns_rr_rdf(rr, 0)));
+    case LDNS_RR_TYPE_CAA: {
+      // RFC 8659 4.1: flags, tag (length-prefixed), value (rest of the RDATA).
+      if (ldns_rr_rd_count(rr) < 3) {
+        return "";
+      }
+      const ldns_rdf* tag = ldns_rr_rdf(rr, 1);
+      const ldns_rdf* value = ldns_rr_rdf(rr, 2);
+      const uint8_t* tag_data = ldns_rdf_data(tag);
+      size_t tag_size = ldns_rdf_size(tag);
+      std::string tag_text = tag_size >= 1 && tag_data[0] == tag_size - 1
+                                 ? std::string(reinterpret_cast<const char*>(tag_data + 1), tag_size - 1)
+                                 : std::string(reinterpret_cast<const char*>(tag_data), tag_size);
+      return std::to_string(ldns_rdf2native_int8(ldns_rr_rdf(rr, 0))) + " " + tag_text + " " +
+             std::string(reinterpret_cast<const char*>(ldns_rdf_data(value)), ldns_rdf_size(value));
+    }
     default:
       return rdf_to_string(ldns_rr_rdf(rr, 0));
   }
 }
 
-ResolverPtr make_resolver(const DnsOptions& options, std::string* description) {
+handle::LdnsResolver make_resolver(const DnsOptions& options, std::string* description) {
   ldns_resolver* raw = nullptr;
   if (options.resolver.empty()) {
     ldns_status status = ldns_resolver_new_frm_file(&raw, nullptr);
@@ -87,10 +108,9 @@ ResolverPtr make_resolver(const DnsOptions& options, std::string* description) {
     if (raw == nullptr) {
       throw std::runtime_error("failed to create a DNS resolver (out of memory)");
     }
-    ResolverPtr holder(raw, ldns_resolver_deep_free);
+    handle::LdnsResolver holder(raw);
     bool v6 = address.find(':') != std::string::npos;
-    RdfPtr rdf(ldns_rdf_new_frm_str(v6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, address.c_str()),
-               ldns_rdf_deep_free);
+    handle::LdnsRdf rdf(ldns_rdf_new_frm_str(v6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, address.c_str()));
     if (!rdf || ldns_resolver_push_nameserver(raw, rdf.get()) != LDNS_STATUS_OK) {
       throw std::runtime_error("failed to use resolver '" + options.resolver + "' (not an IP address)");
     }
@@ -108,41 +128,19 @@ ResolverPtr make_resolver(const DnsOptions& options, std::string* description) {
   ldns_resolver_set_dnsrch(raw, false);
   ldns_resolver_set_defnames(raw, false);
   ldns_resolver_set_fallback(raw, true);  // TCP when truncated
-  return ResolverPtr(raw, ldns_resolver_deep_free);
+  ldns_resolver_set_usevc(raw, true);     // this resolver only asks again after a truncated UDP answer
+  return handle::LdnsResolver(raw);
 }
 
-// One query; fills records from the answer chain starting at `name`. Returns
-// the name the chain ended at (for a re-query when the answer stops at a CNAME).
-DnsAnswer query_once(ldns_resolver* resolver, const std::string& name, ldns_rr_type type,
-                     const std::string& description, std::string* chain_end, bool* dangling_cname) {
+// Reads the answer chain starting at `name` from a response. Sets the name
+// the chain ended at (for a re-query when the answer stops at a CNAME).
+DnsAnswer interpret(const ldns_pkt* packet, const std::string& name, ldns_rr_type type,
+                    const std::string& description, std::string* chain_end, bool* dangling_cname) {
   DnsAnswer answer;
   *dangling_cname = false;
-  RdfPtr qname(ldns_dname_new_frm_str(absolute(name).c_str()), ldns_rdf_deep_free);
-  if (!qname) {
-    answer.status = DnsStatus::Error;
-    answer.error = "'" + name + "' is not a valid DNS name";
-    return answer;
-  }
-  // ldns marks a server that once timed out as unreachable for good; every
-  // lookup here should try again and report its own timeout.
-  for (size_t i = 0; i < ldns_resolver_nameserver_count(resolver); ++i) {
-    ldns_resolver_set_nameserver_rtt(resolver, i, LDNS_RESOLV_RTT_MIN);
-  }
-  ldns_pkt* raw = nullptr;
-  ldns_status status =
-      ldns_resolver_query_status(&raw, resolver, qname.get(), type, LDNS_RR_CLASS_IN, LDNS_RD);
-  PktPtr packet(raw, ldns_pkt_free);
-  if (status != LDNS_STATUS_OK || !packet) {
-    bool network = status == LDNS_STATUS_NETWORK_ERR || status == LDNS_STATUS_ERR || status == LDNS_STATUS_OK;
-    answer.status = network ? DnsStatus::Timeout : DnsStatus::Error;
-    answer.error = network ? "no answer from " + description + " (timeout or unreachable)"
-                           : std::string("failed to query ") + description + " (" +
-                                 ldns_get_errorstr_by_id(status) + ")";
-    return answer;
-  }
-  ldns_pkt_rcode rcode = ldns_pkt_get_rcode(packet.get());
+  ldns_pkt_rcode rcode = ldns_pkt_get_rcode(packet);
   std::string current = normalize_name(name);
-  const ldns_rr_list* rrs = ldns_pkt_answer(packet.get());
+  const ldns_rr_list* rrs = ldns_pkt_answer(packet);
   for (int hop = 0; hop < 16; ++hop) {
     bool found = false;
     std::string next;
@@ -183,36 +181,41 @@ DnsAnswer query_once(ldns_resolver* resolver, const std::string& name, ldns_rr_t
   return answer;
 }
 
-DnsAnswer resolve(ldns_resolver* resolver, const std::string& name, const std::string& type,
-                  const std::string& description) {
-  ldns_rr_type rr_type;
-  try {
-    rr_type = parse_type(type);
-  } catch (const std::exception& e) {
-    DnsAnswer answer;
-    answer.error = e.what();
-    return answer;
+DnsAnswer timeout_answer(const std::string& description) {
+  DnsAnswer answer;
+  answer.status = DnsStatus::Timeout;
+  answer.error = "no answer from " + description + " (timeout or unreachable)";
+  return answer;
+}
+
+// Blocking query over TCP, used only after a truncated UDP answer.
+handle::LdnsPkt query_tcp(ldns_resolver* resolver, const std::string& name, ldns_rr_type type) {
+  handle::LdnsRdf qname(ldns_dname_new_frm_str(absolute(name).c_str()));
+  if (!qname) {
+    return nullptr;
   }
-  std::vector<std::string> chain;
-  std::string query = name;
-  // An authoritative server answers a CNAME to a name outside its data with the
-  // CNAME alone: continue from where the chain stopped.
-  for (int round = 0; round < 8; ++round) {
-    std::string end;
-    bool dangling = false;
-    DnsAnswer answer = query_once(resolver, query, rr_type, description, &end, &dangling);
-    chain.insert(chain.end(), answer.cname_chain.begin(), answer.cname_chain.end());
-    answer.cname_chain = chain;
-    if (!dangling || end == normalize_name(query)) {
-      return answer;
-    }
-    query = end;
+  // ldns marks a server that once timed out as unreachable for good; every
+  // query here should try again and report its own timeout.
+  for (size_t i = 0; i < ldns_resolver_nameserver_count(resolver); ++i) {
+    ldns_resolver_set_nameserver_rtt(resolver, i, LDNS_RESOLV_RTT_MIN);
   }
-  DnsAnswer loop;
-  loop.status = DnsStatus::Error;
-  loop.error = "CNAME chain from '" + name + "' is too long (loop?)";
-  loop.cname_chain = chain;
-  return loop;
+  ldns_pkt* raw = nullptr;
+  ldns_resolver_query_status(&raw, resolver, qname.get(), type, LDNS_RR_CLASS_IN, LDNS_RD);
+  return handle::LdnsPkt(raw);
+}
+
+bool same_address(const sockaddr_storage& a, const sockaddr_storage& b) {
+  if (a.ss_family != b.ss_family) {
+    return false;
+  }
+  if (a.ss_family == AF_INET) {
+    const auto& x = reinterpret_cast<const sockaddr_in&>(a);
+    const auto& y = reinterpret_cast<const sockaddr_in&>(b);
+    return x.sin_port == y.sin_port && x.sin_addr.s_addr == y.sin_addr.s_addr;
+  }
+  const auto& x = reinterpret_cast<const sockaddr_in6&>(a);
+  const auto& y = reinterpret_cast<const sockaddr_in6&>(b);
+  return x.sin6_port == y.sin6_port && std::memcmp(&x.sin6_addr, &y.sin6_addr, sizeof(x.sin6_addr)) == 0;
 }
 
 }  // namespace
@@ -271,76 +274,255 @@ std::pair<std::string, uint16_t> parse_resolver_address(const std::string& text)
   return {address, port};
 }
 
+// The UDP side of lookup_many: sockets, ids in flight, and the servers.
+struct DnsLookup::Pipeline {
+  struct Slot {
+    size_t index = 0;  // into the caller's queries
+    std::string name;  // asked now (after CNAMEs the chain's end)
+    ldns_rr_type type = LDNS_RR_TYPE_A;
+    std::vector<std::string> chain;
+    int rounds = 0;  // CNAME continuations
+    int tries = 0;
+    uint16_t id = 0;
+    Clock::time_point deadline;
+  };
+
+  std::vector<sockaddr_storage> servers;
+  Fd v4;
+  Fd v6;
+  std::mt19937 random{std::random_device{}()};
+  std::unordered_map<uint16_t, Slot> in_flight;
+
+  int socket_for(int family) {
+    Fd& fd = family == AF_INET6 ? v6 : v4;
+    if (fd.get() < 0) {
+      fd.reset(socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+      int size = 1 << 20;  // room for hundreds of answers between two polls
+      setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+      setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    }
+    return fd.get();
+  }
+
+  // Sends the slot's question under a fresh id; false with `error` set when
+  // it cannot be sent at all.
+  bool send(Slot slot, double timeout_seconds, std::string* error) {
+    do {
+      slot.id = static_cast<uint16_t>(random());
+    } while (in_flight.count(slot.id) > 0);
+    handle::LdnsRdf qname(ldns_dname_new_frm_str(absolute(slot.name).c_str()));
+    if (!qname) {
+      *error = "'" + slot.name + "' is not a valid DNS name";
+      return false;
+    }
+    handle::LdnsPkt query(ldns_pkt_query_new(qname.release(), slot.type, LDNS_RR_CLASS_IN, LDNS_RD));
+    ldns_pkt_set_id(query.get(), slot.id);
+    ldns_pkt_set_edns_udp_size(query.get(), 1232);  // fewer truncated TXT answers (RFC 6891)
+    uint8_t* wire = nullptr;
+    size_t size = 0;
+    if (!query || ldns_pkt2wire(&wire, query.get(), &size) != LDNS_STATUS_OK) {
+      *error = "failed to build a DNS query for '" + slot.name + "'";
+      return false;
+    }
+    handle::CString owned(reinterpret_cast<char*>(wire));
+    const sockaddr_storage& server = servers[static_cast<size_t>(slot.tries) % servers.size()];
+    socklen_t length = server.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    ssize_t sent = sendto(socket_for(server.ss_family), wire, size, 0,
+                          reinterpret_cast<const sockaddr*>(&server), length);
+    // A full send buffer is treated like a lost datagram: the retry resends it.
+    if (sent < 0 && errno != EAGAIN && errno != ENOBUFS) {
+      *error = std::string("failed to send a DNS query (") + std::strerror(errno) + ")";
+      return false;
+    }
+    ++slot.tries;
+    slot.deadline = Clock::now() + std::chrono::microseconds(static_cast<long>(timeout_seconds * 1e6));
+    in_flight.emplace(slot.id, std::move(slot));
+    return true;
+  }
+};
+
 DnsLookup::DnsLookup(const DnsOptions& options) : m_options(options) {
-  int workers = std::max(1, options.workers);
-  std::vector<ResolverPtr> resolvers;
-  for (int i = 0; i < workers; ++i) {
-    resolvers.push_back(make_resolver(options, &m_description));
-  }
-  for (auto& resolver : resolvers) {
-    ldns_resolver* raw = resolver.release();
-    m_threads.emplace_back([this, raw] {
-      ResolverPtr owned(raw, ldns_resolver_deep_free);
-      for (;;) {
-        Job job;
-        {
-          std::unique_lock<std::mutex> lock(m_mutex);
-          m_cv.wait(lock, [this] { return m_stopping || !m_jobs.empty(); });
-          if (m_jobs.empty()) {
-            return;
-          }
-          job = std::move(m_jobs.front());
-          m_jobs.pop_front();
-        }
-        try {
-          job.promise.set_value(resolve(owned.get(), job.name, job.type, m_description));
-        } catch (...) {
-          job.promise.set_exception(std::current_exception());
-        }
-      }
-    });
-  }
+  m_tcp = make_resolver(options, &m_description);
 }
 
-DnsLookup::~DnsLookup() {
-  {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    m_stopping = true;
-  }
-  m_cv.notify_all();
-  for (auto& thread : m_threads) {
-    thread.join();
-  }
-}
-
-std::shared_future<DnsAnswer> DnsLookup::lookup_async(const std::string& name, const std::string& type) {
-  Job job;
-  job.name = name;
-  job.type = type;
-  std::shared_future<DnsAnswer> future = job.promise.get_future().share();
-  {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    m_jobs.push_back(std::move(job));
-  }
-  m_cv.notify_one();
-  return future;
-}
+DnsLookup::~DnsLookup() = default;
 
 DnsAnswer DnsLookup::lookup(const std::string& name, const std::string& type) {
-  return lookup_async(name, type).get();
+  return lookup_many({{name, type}}).front();
+}
+
+std::vector<DnsAnswer> DnsLookup::lookup_many(const std::vector<DnsQuery>& queries,
+                                              const std::function<void(size_t, size_t)>& progress) {
+  std::vector<DnsAnswer> answers(queries.size());
+  Pipeline pipe;
+  for (size_t i = 0; i < ldns_resolver_nameserver_count(m_tcp.get()); ++i) {
+    size_t size = 0;
+    std::unique_ptr<sockaddr_storage, decltype(&free)> address(
+        ldns_rdf2native_sockaddr_storage(ldns_resolver_nameservers(m_tcp.get())[i],
+                                         ldns_resolver_port(m_tcp.get()), &size),
+        free);
+    if (address) {
+      pipe.servers.push_back(*address);
+    }
+  }
+  std::deque<Pipeline::Slot> waiting;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    Pipeline::Slot slot;
+    slot.index = i;
+    slot.name = queries[i].name;
+    try {
+      slot.type = parse_type(queries[i].type);
+    } catch (const std::exception& e) {
+      answers[i].error = e.what();
+      continue;
+    }
+    waiting.push_back(std::move(slot));
+  }
+  if (pipe.servers.empty()) {
+    for (const auto& slot : waiting) {
+      answers[slot.index].error = "no usable name server in " + m_description;
+    }
+    waiting.clear();
+  }
+  const size_t limit = static_cast<size_t>(std::clamp(m_options.max_in_flight, 1, 30000));
+  const int tries = std::max(1, m_options.retries);
+  size_t done = queries.size() - waiting.size();
+
+  // Records a final answer, or asks again from where a CNAME chain stopped:
+  // an authoritative server answers a CNAME to a name outside its data with
+  // the CNAME alone.
+  auto settle = [&](Pipeline::Slot& slot, const ldns_pkt* packet) {
+    std::string end;
+    bool dangling = false;
+    DnsAnswer answer = interpret(packet, slot.name, slot.type, m_description, &end, &dangling);
+    slot.chain.insert(slot.chain.end(), answer.cname_chain.begin(), answer.cname_chain.end());
+    if (dangling && end != normalize_name(slot.name)) {
+      if (++slot.rounds >= 8) {
+        answer = DnsAnswer{};
+        answer.status = DnsStatus::Error;
+        answer.error = "CNAME chain from '" + queries[slot.index].name + "' is too long (loop?)";
+      } else {
+        slot.name = end;
+        slot.tries = 0;
+        waiting.push_front(std::move(slot));
+        return;
+      }
+    }
+    answer.cname_chain = slot.chain;
+    answers[slot.index] = std::move(answer);
+    ++done;
+    if (progress) {
+      progress(done, queries.size());
+    }
+  };
+  auto fail = [&](const Pipeline::Slot& slot, DnsAnswer answer) {
+    answer.cname_chain = slot.chain;
+    answers[slot.index] = std::move(answer);
+    ++done;
+    if (progress) {
+      progress(done, queries.size());
+    }
+  };
+
+  std::vector<uint8_t> buffer(65535);
+  while (!waiting.empty() || !pipe.in_flight.empty()) {
+    while (!waiting.empty() && pipe.in_flight.size() < limit) {
+      Pipeline::Slot slot = std::move(waiting.front());
+      waiting.pop_front();
+      std::string error;
+      if (!pipe.send(slot, m_options.timeout_seconds / tries, &error)) {
+        DnsAnswer answer;
+        answer.error = error;
+        fail(slot, answer);
+      }
+    }
+    if (pipe.in_flight.empty()) {
+      continue;
+    }
+    auto now = Clock::now();
+    auto nearest = now + std::chrono::hours(1);
+    for (const auto& [id, slot] : pipe.in_flight) {
+      nearest = std::min(nearest, slot.deadline);
+    }
+    int wait_ms = static_cast<int>(
+        std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(nearest - now).count() + 1));
+    pollfd fds[2] = {{pipe.v4.get(), POLLIN, 0}, {pipe.v6.get(), POLLIN, 0}};
+    poll(fds, 2, wait_ms);
+    for (const pollfd& entry : fds) {
+      if (entry.fd < 0 || (entry.revents & POLLIN) == 0) {
+        continue;
+      }
+      for (;;) {
+        sockaddr_storage from{};
+        socklen_t from_length = sizeof(from);
+        ssize_t n = recvfrom(entry.fd, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from),
+                             &from_length);
+        if (n < 0) {
+          break;
+        }
+        bool known = std::any_of(pipe.servers.begin(), pipe.servers.end(),
+                                 [&](const sockaddr_storage& s) { return same_address(s, from); });
+        ldns_pkt* raw = nullptr;
+        if (!known || ldns_wire2pkt(&raw, buffer.data(), static_cast<size_t>(n)) != LDNS_STATUS_OK) {
+          continue;  // not from our server or not DNS: ignore, as a resolver must
+        }
+        handle::LdnsPkt packet(raw);
+        auto found = pipe.in_flight.find(ldns_pkt_id(packet.get()));
+        const ldns_rr_list* question = ldns_pkt_question(packet.get());
+        if (found == pipe.in_flight.end() || question == nullptr || ldns_rr_list_rr_count(question) != 1) {
+          continue;
+        }
+        // RFC 5452 9.1: the answer must repeat the question (name and type).
+        const ldns_rr* asked = ldns_rr_list_rr(question, 0);
+        if (ldns_rr_get_type(asked) != found->second.type ||
+            normalize_name(rdf_to_string(ldns_rr_owner(asked))) != normalize_name(found->second.name)) {
+          continue;
+        }
+        Pipeline::Slot slot = std::move(found->second);
+        pipe.in_flight.erase(found);
+        if (ldns_pkt_tc(packet.get())) {
+          handle::LdnsPkt full = query_tcp(m_tcp.get(), slot.name, slot.type);
+          if (!full) {
+            fail(slot, timeout_answer(m_description));
+            continue;
+          }
+          settle(slot, full.get());
+        } else {
+          settle(slot, packet.get());
+        }
+      }
+    }
+    now = Clock::now();
+    for (auto it = pipe.in_flight.begin(); it != pipe.in_flight.end();) {
+      if (it->second.deadline > now) {
+        ++it;
+        continue;
+      }
+      Pipeline::Slot slot = std::move(it->second);
+      it = pipe.in_flight.erase(it);
+      if (slot.tries < tries) {
+        waiting.push_front(std::move(slot));
+      } else {
+        fail(slot, timeout_answer(m_description));
+      }
+    }
+  }
+  return answers;
 }
 
 std::vector<HostAddresses> resolve_addresses(DnsLookup& dns, const std::vector<std::string>& hosts) {
-  std::vector<std::pair<std::shared_future<DnsAnswer>, std::shared_future<DnsAnswer>>> lookups;
+  std::vector<DnsQuery> queries;
   for (const auto& host : hosts) {
-    lookups.emplace_back(dns.lookup_async(host, "A"), dns.lookup_async(host, "AAAA"));
+    queries.push_back({host, "A"});
+    queries.push_back({host, "AAAA"});
   }
+  std::vector<DnsAnswer> answers = dns.lookup_many(queries);
   std::vector<HostAddresses> out;
-  for (auto& [a, aaaa] : lookups) {
+  for (size_t i = 0; i < hosts.size(); ++i) {
     HostAddresses host;
-    host.addresses = a.get().records;
-    host.a_status = a.get().status;
-    const auto& v6 = aaaa.get().records;
+    host.addresses = answers[2 * i].records;
+    host.a_status = answers[2 * i].status;
+    const auto& v6 = answers[2 * i + 1].records;
     host.addresses.insert(host.addresses.end(), v6.begin(), v6.end());
     out.push_back(std::move(host));
   }

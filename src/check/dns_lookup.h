@@ -1,16 +1,15 @@
 #pragma once
-// DNS lookups for `stsctl check` (edge, ldns). A pool of worker threads, each
-// with its own ldns_resolver, answers queries concurrently. Results tell a
-// timeout apart from SERVFAIL, NXDOMAIN and NODATA; CNAMEs are followed.
+// DNS lookups for `stsctl check` (edge, ldns). Queries are pipelined: many
+// are in flight at once on one UDP socket per address family, matched to
+// answers by id and question, so thousands of lookups need no thread each.
+// A truncated answer is asked again over TCP. Results tell a timeout apart
+// from SERVFAIL, NXDOMAIN and NODATA; CNAMEs are followed.
 
-#include <condition_variable>
+#include "util/handles.h"
+
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <future>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace stsctl {
@@ -23,20 +22,28 @@ struct DnsAnswer {
   DnsStatus status = DnsStatus::Error;
   std::string error;                     // human text unless Ok/NxDomain/NoData
   std::vector<std::string> records;      // TXT: strings joined without separator; A/AAAA: address;
-                                         // MX: "<preference> <host>" (host normalised); CNAME chain excluded
+                                         // MX: "<preference> <host>" (host normalised);
+                                         // CAA: "<flags> <tag> <value>"; CNAME chain excluded
   std::vector<std::string> cname_chain;  // names followed, normalised, starting after the query name
 };
 
 struct DnsOptions {
-  std::string resolver;  // "IP", "IP:port" or "[IPv6]:port"; empty: /etc/resolv.conf
-  double timeout_seconds = 5;
-  int retries = 1;
-  int workers = 8;
+  std::string resolver;        // "IP", "IP:port" or "[IPv6]:port"; empty: /etc/resolv.conf
+  double timeout_seconds = 5;  // per query, shared by its tries
+  int retries = 2;             // tries per query (at least one): UDP may lose a datagram
+  // Queries awaiting an answer at once: bounded so a burst of answers fits
+  // the socket's receive buffer (net.core.rmem_default) instead of being dropped.
+  int max_in_flight = 100;
 };
 
-/// Thread pool of resolvers. Construction throws std::runtime_error when the
-/// resolver address or /etc/resolv.conf cannot be used. Destruction waits for
-/// queued lookups to finish.
+struct DnsQuery {
+  std::string name;
+  std::string type;  // "TXT", "MX", "A", "AAAA", "CNAME" or "CAA"
+};
+
+/// Pipelined lookups through one resolver. Construction throws
+/// std::runtime_error when the resolver address or /etc/resolv.conf cannot be
+/// used. Not thread-safe: one caller at a time.
 class DnsLookup {
  public:
   explicit DnsLookup(const DnsOptions& options);
@@ -44,27 +51,20 @@ class DnsLookup {
   DnsLookup(const DnsLookup&) = delete;
   DnsLookup& operator=(const DnsLookup&) = delete;
 
-  /// Queues a lookup; `type` is "TXT", "MX", "A", "AAAA" or "CNAME".
-  std::shared_future<DnsAnswer> lookup_async(const std::string& name, const std::string& type);
+  /// Answers in the order of `queries`; `progress(done, total)` is called as
+  /// answers complete (may be empty).
+  std::vector<DnsAnswer> lookup_many(const std::vector<DnsQuery>& queries,
+                                     const std::function<void(size_t, size_t)>& progress = {});
   DnsAnswer lookup(const std::string& name, const std::string& type);
 
   /// Human name of the resolver in use (for messages).
   const std::string& resolver_description() const { return m_description; }
 
  private:
-  struct Job {
-    std::string name;
-    std::string type;
-    std::promise<DnsAnswer> promise;
-  };
-
+  struct Pipeline;
   DnsOptions m_options;
   std::string m_description;
-  std::mutex m_mutex;
-  std::condition_variable m_cv;
-  std::deque<Job> m_jobs;
-  bool m_stopping = false;
-  std::vector<std::thread> m_threads;
+  handle::LdnsResolver m_tcp;  // for answers truncated over UDP (RFC 7766)
 };
 
 /// Parses "IP", "IP:port", "[IPv6]:port" or a bare IPv6 address into address

@@ -1,6 +1,7 @@
 #include "check/policy_parse.h"
 
 #include "dns/name.h"
+#include "util/text.h"
 
 #include <arpa/inet.h>
 
@@ -63,11 +64,6 @@ int levenshtein(const std::string& a, const std::string& b) {
     }
   }
   return row[b.size()];
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 // RFC 8461 3.2 sts-policy-ext-name: (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")
@@ -160,7 +156,7 @@ std::string quote(const std::string& s) {
 std::string suggest_policy_key(const std::string& key) {
   std::string best;
   int best_distance = 3;
-  std::string lowered = lower(key);
+  std::string lowered = ascii_lower(key);
   for (const auto& known : k_policy_keys) {
     int distance = levenshtein(lowered, known);
     // Short keys like "mx" tolerate one edit only, else "id" would look like "mx".
@@ -298,6 +294,13 @@ ParsedPolicy parse_policy_body(const std::string& body) {
              "list the MX host name (as in the MX record), not its address");
         continue;
       }
+      // RFC 8461 3.2: sts-policy-mx-value is a domain without a final dot;
+      // senders compare it with the MX host name, which has none.
+      if (!value.empty() && value.back() == '.') {
+        fail(where + ": mx " + quote(value) + " ends with a dot; senders match no MX host against it",
+             "write the name without the final dot, e.g. 'mx: " + value.substr(0, value.size() - 1) + "'");
+        continue;
+      }
       std::string normalized = normalize_name(value);
       if (auto error = mx_pattern_error(normalized)) {
         fail(where + ": mx " + quote(value) + " is not a valid pattern (" + *error + ")",
@@ -361,12 +364,12 @@ ParsedStsRecord parse_sts_records(const std::vector<std::string>& txts) {
   result.sts_record_count = static_cast<int>(sts.size());
 
   for (const auto& other : result.other_records) {
-    if (starts_with(lower(other), "v=stsv1")) {
+    if (starts_with(ascii_lower(other), "v=stsv1")) {
       findings.push_back(
           make("sts.record", CheckStatus::Fail,
                "TXT " + quote(other) + " looks like an STS record but does not start with 'v=STSv1'",
                "write the version tag exactly 'v=STSv1' (case-sensitive)"));
-    } else if (starts_with(lower(other), "v=spf1")) {
+    } else if (starts_with(ascii_lower(other), "v=spf1")) {
       findings.push_back(
           make("sts.other_txt", CheckStatus::Warn,
                "unrelated TXT " + quote(other) +
@@ -448,7 +451,7 @@ ParsedTlsRpt parse_tlsrpt_records(const std::vector<std::string>& txts) {
   for (const auto& txt : txts) {
     if (has_version(txt, "v=TLSRPTv1")) {
       records.push_back(txt);
-    } else if (starts_with(lower(txt), "v=tlsrpt")) {
+    } else if (starts_with(ascii_lower(txt), "v=tlsrpt")) {
       findings.push_back(make("tlsrpt.record", CheckStatus::Fail,
                               "TXT " + quote(txt) + " does not start with 'v=TLSRPTv1' exactly",
                               "write the version tag exactly 'v=TLSRPTv1'"));
@@ -492,7 +495,7 @@ ParsedTlsRpt parse_tlsrpt_records(const std::vector<std::string>& txts) {
     size_t comma = rua->find(',', pos);
     std::string uri =
         trim_wsp(rua->substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
-    std::string lowered = lower(uri);
+    std::string lowered = ascii_lower(uri);
     if (uri.empty()) {
       findings.push_back(make("tlsrpt.rua", CheckStatus::Fail, "empty URI in rua=", "remove the stray ','"));
       ok = false;

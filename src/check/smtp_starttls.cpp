@@ -1,5 +1,6 @@
 #include "check/smtp_starttls.h"
 #include "util/fd.h"
+#include "util/handles.h"
 #include "util/parallel.h"
 
 #include "dns/name.h"
@@ -23,11 +24,6 @@
 namespace stsctl {
 
 namespace {
-
-using SslCtxPtr = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
-using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
-using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
-using AddrInfoPtr = std::unique_ptr<addrinfo, decltype(&freeaddrinfo)>;
 
 struct Target {
   std::string host;
@@ -77,7 +73,7 @@ int connect_with_timeout(const Target& target, double timeout_seconds, std::stri
     *error = "failed to resolve '" + target.host + "' (" + gai_strerror(rc) + ")";
     return -1;
   }
-  AddrInfoPtr list(raw, freeaddrinfo);
+  handle::AddrInfo list(raw);
   int timeout_ms = static_cast<int>(timeout_seconds * 1000);
   for (addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
     char text[INET6_ADDRSTRLEN] = {0};
@@ -200,7 +196,34 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 
 }  // namespace
 
-SmtpResult probe_smtp(const std::string& host_in, const SmtpOptions& options,
+SmtpTlsContext make_smtp_tls_context(const SmtpOptions& options) {
+  SmtpTlsContext context;
+  ERR_clear_error();
+  handle::SslCtx ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) {
+    context.error = "failed to create a TLS context (" + openssl_errors() + ")";
+    return context;
+  }
+  // RFC 8461 4.2 / 7.2: TLS 1.2 or later.
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_default_verify_paths(ctx.get());
+  if (!options.ca_file.empty() &&
+      SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr) != 1) {
+    context.error = "failed to load CA file '" + options.ca_file + "' (" + openssl_errors() + ")";
+    return context;
+  }
+  // Verification runs anyway; judge chain and name separately afterwards.
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  context.ctx = std::move(ctx);
+  return context;
+}
+
+SmtpResult probe_smtp(const std::string& host, const SmtpOptions& options,
+                      const std::vector<std::string>& addresses) {
+  return probe_smtp(host, options, make_smtp_tls_context(options), addresses);
+}
+
+SmtpResult probe_smtp(const std::string& host_in, const SmtpOptions& options, const SmtpTlsContext& context,
                       const std::vector<std::string>& addresses) {
   SmtpResult result;
   result.host = normalize_name(host_in);
@@ -264,23 +287,12 @@ SmtpResult probe_smtp(const std::string& host_in, const SmtpOptions& options,
     return result;
   }
 
+  if (!context.ctx) {
+    result.tls_error = context.error;
+    return result;
+  }
   ERR_clear_error();
-  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
-  if (!ctx) {
-    result.tls_error = "failed to create a TLS context (" + openssl_errors() + ")";
-    return result;
-  }
-  // RFC 8461 4.2 / 7.2: TLS 1.2 or later.
-  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-  SSL_CTX_set_default_verify_paths(ctx.get());
-  if (!options.ca_file.empty() &&
-      SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr) != 1) {
-    result.tls_error = "failed to load CA file '" + options.ca_file + "' (" + openssl_errors() + ")";
-    return result;
-  }
-  // Verification runs anyway; judge chain and name separately afterwards.
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
-  SslPtr ssl(SSL_new(ctx.get()), SSL_free);
+  handle::Ssl ssl(SSL_new(context.ctx.get()));
   SSL_set_fd(ssl.get(), fd.get());
   SSL_set_tlsext_host_name(ssl.get(), host.c_str());
   if (SSL_connect(ssl.get()) != 1) {
@@ -297,7 +309,7 @@ SmtpResult probe_smtp(const std::string& host_in, const SmtpOptions& options,
   result.tls_version = SSL_get_version(ssl.get());
   result.cipher = SSL_get_cipher_name(ssl.get());
 
-  X509Ptr cert(SSL_get1_peer_certificate(ssl.get()), X509_free);
+  handle::X509Cert cert(SSL_get1_peer_certificate(ssl.get()));
   if (!cert) {
     result.chain_error = "the server sent no certificate";
   } else {
@@ -327,11 +339,14 @@ SmtpResult probe_smtp(const std::string& host_in, const SmtpOptions& options,
 std::vector<SmtpResult> probe_smtp_many(const std::vector<std::string>& hosts, const SmtpOptions& options,
                                         int parallel,
                                         const std::vector<std::vector<std::string>>& addresses) {
+  // One TLS context (and so one CA store) for every probe: building it reads
+  // the whole system bundle.
+  SmtpTlsContext context = make_smtp_tls_context(options);
   // One host per batch: each probe is a network round trip or several.
   return parallel_map<SmtpResult>(
       hosts.size(),
       [&](size_t index) {
-        return probe_smtp(hosts[index], options,
+        return probe_smtp(hosts[index], options, context,
                           index < addresses.size() ? addresses[index] : std::vector<std::string>{});
       },
       1, static_cast<unsigned>(std::max(1, parallel)));

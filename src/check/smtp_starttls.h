@@ -3,6 +3,8 @@
 // (RFC 8461 section 4.2, RFC 3207): banner, EHLO, STARTTLS, TLS 1.2+ with
 // SNI = MX host, then chain and name verification. Edge module (sockets, OpenSSL).
 
+#include "util/handles.h"
+
 #include <map>
 #include <string>
 #include <vector>
@@ -37,7 +39,20 @@ struct SmtpResult {
   long days_to_expiry = 0;  // negative when expired
 };
 
-/// Probes one host. Connects to connect_to's mapping when there is one, else
+/// The client TLS context of a run: TLS 1.2+, system store plus ca_file.
+/// Shared by every probe (OpenSSL contexts are safe to share across threads
+/// once set up). `ctx` is empty and `error` says why when it cannot be made.
+struct SmtpTlsContext {
+  handle::SslCtx ctx;
+  std::string error;
+};
+SmtpTlsContext make_smtp_tls_context(const SmtpOptions& options);
+
+/// Probes one host with `context`.
+SmtpResult probe_smtp(const std::string& host, const SmtpOptions& options, const SmtpTlsContext& context,
+                      const std::vector<std::string>& addresses = {});
+
+/// Probes one host with a context of its own. Connects to connect_to's mapping when there is one, else
 /// to `addresses` (IP literals, e.g. from the checker's resolver) in order,
 /// else to what getaddrinfo() returns. Never throws for network failures: see
 /// SmtpResult.

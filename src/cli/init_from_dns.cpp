@@ -1,22 +1,19 @@
 #include "cli/init_from_dns.h"
 
+#include "check/caa.h"
 #include "check/policy_parse.h"
 #include "dns/name.h"
 #include "policy/policy.h"
 #include "publish/atomic_file.h"
 #include "util/escape.h"
-#include "util/handles.h"
 #include "util/text.h"
 
-#include <ldns/ldns.h>
-#include <sys/time.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <future>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -332,121 +329,51 @@ InitResult config_from_published(const std::vector<PublishedDomain>& published, 
 
 namespace {
 
-/// CAA is not among the check lookups' types: one recursive query per name,
-/// through the same resolver.
-class CaaReader {
- public:
-  explicit CaaReader(const DnsOptions& options) {
-    if (options.resolver.empty()) {
-      ldns_resolver* raw = nullptr;
-      if (ldns_resolver_new_frm_file(&raw, nullptr) != LDNS_STATUS_OK || raw == nullptr) {
-        throw std::runtime_error(
-            "failed to read the system resolver from /etc/resolv.conf; pass --resolver IP[:port]");
-      }
-      m_resolver.reset(raw);
-    } else {
-      auto [address, port] = parse_resolver_address(options.resolver);
-      m_resolver.reset(ldns_resolver_new());
-      bool v6 = address.find(':') != std::string::npos;
-      handle::LdnsRdf rdf(ldns_rdf_new_frm_str(v6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, address.c_str()));
-      if (!m_resolver || !rdf ||
-          ldns_resolver_push_nameserver(m_resolver.get(), rdf.get()) != LDNS_STATUS_OK) {
-        throw std::runtime_error("failed to use resolver '" + options.resolver + "' (not an IP address)");
-      }
-      ldns_resolver_set_port(m_resolver.get(), port);
-    }
-    double seconds = std::max(0.05, options.timeout_seconds);
-    timeval timeout{};
-    timeout.tv_sec = static_cast<time_t>(seconds);
-    timeout.tv_usec = static_cast<suseconds_t>((seconds - std::floor(seconds)) * 1e6);
-    ldns_resolver_set_timeout(m_resolver.get(), timeout);
-    ldns_resolver_set_retry(m_resolver.get(), static_cast<uint8_t>(std::max(1, options.retries)));
-    ldns_resolver_set_recursive(m_resolver.get(), true);
-    ldns_resolver_set_dnsrch(m_resolver.get(), false);
-    ldns_resolver_set_defnames(m_resolver.get(), false);
-    ldns_resolver_set_fallback(m_resolver.get(), true);  // TCP when truncated
+/// The CAA records `answer` holds for its own name: none when the name is a
+/// CNAME (those would be the target's, RFC 8659 section 3).
+std::vector<CaaEntry> own_caa(const DnsAnswer& answer) {
+  std::vector<CaaEntry> entries;
+  if (answer.status != DnsStatus::Ok || !answer.cname_chain.empty()) {
+    return entries;
   }
-
-  /// The CAA records owned by `name` itself (not by a CNAME target).
-  DnsAnswer read(const std::string& name, std::vector<CaaEntry>& out) {
-    DnsAnswer answer;
-    handle::LdnsRdf qname(ldns_dname_new_frm_str(absolute(name).c_str()));
-    if (!qname) {
-      answer.error = "'" + name + "' is not a valid DNS name";
-      return answer;
+  for (const auto& text : answer.records) {
+    if (std::optional<CaaRecord> record = parse_caa_text(text)) {
+      entries.push_back({static_cast<uint8_t>(record->flags), ascii_lower(record->tag), record->value});
     }
-    ldns_pkt* raw = nullptr;
-    ldns_status status = ldns_resolver_query_status(&raw, m_resolver.get(), qname.get(), LDNS_RR_TYPE_CAA,
-                                                    LDNS_RR_CLASS_IN, LDNS_RD);
-    handle::LdnsPkt packet(raw);
-    if (status != LDNS_STATUS_OK || !packet) {
-      answer.status = DnsStatus::Timeout;
-      answer.error = std::string("no answer from the resolver (") + ldns_get_errorstr_by_id(status) + ")";
-      return answer;
-    }
-    switch (ldns_pkt_get_rcode(packet.get())) {
-      case LDNS_RCODE_NOERROR:
-        break;
-      case LDNS_RCODE_NXDOMAIN:
-        answer.status = DnsStatus::NxDomain;
-        return answer;
-      case LDNS_RCODE_SERVFAIL:
-        answer.status = DnsStatus::ServFail;
-        answer.error = "SERVFAIL from the resolver";
-        return answer;
-      default:
-        answer.status = DnsStatus::Error;
-        answer.error = "rcode " + std::to_string(static_cast<int>(ldns_pkt_get_rcode(packet.get())));
-        return answer;
-    }
-    const ldns_rr_list* rrs = ldns_pkt_answer(packet.get());
-    for (size_t i = 0; rrs != nullptr && i < ldns_rr_list_rr_count(rrs); ++i) {
-      const ldns_rr* rr = ldns_rr_list_rr(rrs, i);
-      handle::CString owner(ldns_rdf2str(ldns_rr_owner(rr)));
-      if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CAA || ldns_rr_rd_count(rr) != 3 || !owner ||
-          normalize_name(owner.get()) != normalize_name(name)) {
-        continue;
-      }
-      // RFC 8659 section 4.1: flags, a length-prefixed tag, the value to the end.
-      const ldns_rdf* tag = ldns_rr_rdf(rr, 1);
-      const ldns_rdf* value = ldns_rr_rdf(rr, 2);
-      const uint8_t* tag_data = ldns_rdf_data(tag);
-      size_t tag_length = ldns_rdf_size(tag) >= 1 ? std::min<size_t>(tag_data[0], ldns_rdf_size(tag) - 1) : 0;
-      CaaEntry entry;
-      entry.flags = ldns_rdf2native_int8(ldns_rr_rdf(rr, 0));
-      entry.tag = ascii_lower(std::string(reinterpret_cast<const char*>(tag_data + 1), tag_length));
-      entry.value.assign(reinterpret_cast<const char*>(ldns_rdf_data(value)), ldns_rdf_size(value));
-      out.push_back(entry);
-    }
-    answer.status = out.empty() ? DnsStatus::NoData : DnsStatus::Ok;
-    return answer;
   }
+  return entries;
+}
 
- private:
-  handle::LdnsResolver m_resolver;
-};
-
-std::vector<PublishedDomain> gather(DnsLookup& dns, CaaReader& caa, const std::vector<std::string>& names) {
-  struct Pending {
-    std::shared_future<DnsAnswer> mx, sts, tlsrpt, a, aaaa;
-  };
-  std::vector<Pending> pending;
+std::vector<PublishedDomain> gather(DnsLookup& dns, const std::vector<std::string>& names) {
+  // Six lookups per domain, all in one pipelined batch.
+  std::vector<DnsQuery> queries;
   for (const auto& name : names) {
-    pending.push_back({dns.lookup_async(name, "MX"), dns.lookup_async("_mta-sts." + name, "TXT"),
-                       dns.lookup_async("_smtp._tls." + name, "TXT"),
-                       dns.lookup_async("mta-sts." + name, "A"),
-                       dns.lookup_async("mta-sts." + name, "AAAA")});
+    for (DnsQuery query : std::vector<DnsQuery>{{name, "MX"},
+                                                {"_mta-sts." + name, "TXT"},
+                                                {"_smtp._tls." + name, "TXT"},
+                                                {"mta-sts." + name, "A"},
+                                                {"mta-sts." + name, "AAAA"},
+                                                {"mta-sts." + name, "CAA"}}) {
+      queries.push_back(std::move(query));
+    }
   }
+  std::vector<DnsAnswer> answers = dns.lookup_many(queries);
   std::vector<PublishedDomain> published;
   for (size_t i = 0; i < names.size(); ++i) {
+    const DnsAnswer* at = &answers[i * 6];
     PublishedDomain domain;
     domain.domain = names[i];
-    domain.mx = pending[i].mx.get();
-    domain.sts_txt = pending[i].sts.get();
-    domain.tlsrpt_txt = pending[i].tlsrpt.get();
-    domain.host_a = pending[i].a.get();
-    domain.host_aaaa = pending[i].aaaa.get();
-    domain.caa_status = caa.read("mta-sts." + names[i], domain.caa);
+    domain.mx = at[0];
+    domain.sts_txt = at[1];
+    domain.tlsrpt_txt = at[2];
+    domain.host_a = at[3];
+    domain.host_aaaa = at[4];
+    domain.caa = own_caa(at[5]);
+    domain.caa_status = at[5];
+    if (domain.caa_status.status == DnsStatus::Ok && domain.caa.empty()) {
+      domain.caa_status.status = DnsStatus::NoData;
+    }
+    domain.caa_status.records.clear();
     published.push_back(std::move(domain));
   }
   return published;
@@ -495,8 +422,7 @@ int run_init(Context& context, const InitOptions& options) {
   } catch (const std::invalid_argument& error) {
     throw CliError(std::string("init: ") + error.what());
   }
-  CaaReader caa(dns_options);
-  std::vector<PublishedDomain> published = gather(*dns, caa, names);
+  std::vector<PublishedDomain> published = gather(*dns, names);
   // An alias's policy domain is read too: its config entry holds the policy.
   std::vector<std::string> more;
   std::vector<std::string> extra_notes;
@@ -510,7 +436,7 @@ int run_init(Context& context, const InitOptions& options) {
     }
   }
   if (!more.empty()) {
-    auto extra = gather(*dns, caa, more);
+    auto extra = gather(*dns, more);
     published.insert(published.end(), std::make_move_iterator(extra.begin()),
                      std::make_move_iterator(extra.end()));
   }

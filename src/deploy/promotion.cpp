@@ -159,7 +159,6 @@ std::string LiveGates::check(const Config& config, const DomainState& known) {
     DnsOptions options;
     options.resolver = config.gates.resolver;
     options.timeout_seconds = std::min(config.gates.timeout_seconds, 10.0);
-    options.workers = 4;
     try {
       m_dns = std::make_unique<DnsLookup>(options);
     } catch (const std::exception& error) {

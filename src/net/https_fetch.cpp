@@ -1,6 +1,8 @@
 #include "net/https_fetch.h"
 
 #include "dns/name.h"
+#include "util/handles.h"
+#include "util/text.h"
 
 #include <curl/curl.h>
 #include <openssl/ssl.h>
@@ -16,45 +18,45 @@ namespace stsctl {
 
 namespace {
 
-struct CurlEasyDeleter {
-  void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
+using handle::CurlEasy;
+using handle::CurlMulti;
+using handle::CurlSlist;
+
+struct CurlShareDeleter {
+  void operator()(CURLSH* share) const { curl_share_cleanup(share); }
 };
-struct CurlMultiDeleter {
-  void operator()(CURLM* handle) const { curl_multi_cleanup(handle); }
-};
-struct CurlSlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-using CurlEasy = std::unique_ptr<CURL, CurlEasyDeleter>;
-using CurlMulti = std::unique_ptr<CURLM, CurlMultiDeleter>;
-using CurlSlist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
+using CurlShare = std::unique_ptr<CURLSH, CurlShareDeleter>;
 
 constexpr const char* k_user_agent = "stsctl/0.1";
 
+int g_transfer_index = -1;  // SSL_CTX ex_data slot holding the Transfer
+
 void global_init() {
   static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    g_transfer_index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  });
 }
 
-std::string trim(const std::string& text) {
-  size_t begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) {
-    return "";
-  }
-  size_t end = text.find_last_not_of(" \t\r\n");
-  return text.substr(begin, end - begin + 1);
-}
+// The trust anchors every transfer of one call shares: the system store plus
+// ca_file, read once. Empty `store` when they cannot be loaded.
+struct SharedTrust {
+  std::string ca_file;
+  handle::X509Store store;
 
-bool header_is(const std::string& line, const std::string& name) {
-  if (line.size() <= name.size() || line[name.size()] != ':') {
-    return false;
-  }
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(line[i])) != name[i]) {
-      return false;
+  explicit SharedTrust(const std::string& file) : ca_file(file), store(X509_STORE_new()) {
+    if (store && (X509_STORE_set_default_paths(store.get()) != 1 ||
+                  (!ca_file.empty() && X509_STORE_load_file(store.get(), ca_file.c_str()) != 1))) {
+      store.reset();
     }
   }
-  return true;
+};
+
+// Whether the header line is "<name>:..." (names are case-insensitive, RFC 9110 5.1).
+bool header_is(const std::string& line, const std::string& name) {
+  return line.size() > name.size() && line[name.size()] == ':' &&
+         iequals(std::string_view(line).substr(0, name.size()), name);
 }
 
 // One transfer's state; lives at a stable address while curl holds pointers to it.
@@ -63,7 +65,7 @@ struct Transfer {
   CurlEasy easy;
   CurlSlist connect_to;
   CurlSlist resolve;
-  std::string ca_file;
+  SharedTrust* trust = nullptr;
   size_t max_bytes = 0;
   bool ca_load_failed = false;
   char error_buffer[CURL_ERROR_SIZE] = {};
@@ -91,31 +93,72 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     transfer->result.content_type.clear();
     transfer->result.location.clear();
   } else if (header_is(line, "content-type")) {
-    transfer->result.content_type = trim(line.substr(13));
+    transfer->result.content_type = std::string(trim(line.substr(13)));
   } else if (header_is(line, "location")) {
-    transfer->result.location = trim(line.substr(9));
+    transfer->result.location = std::string(trim(line.substr(9)));
   }
   return bytes;
 }
 
-// Adds ca_file to the verification store next to the default trust anchors,
-// so a private CA is trusted *in addition to* the system store.
+std::string issuer_field(const X509* cert, int nid) {
+  const X509_NAME* issuer = X509_get_issuer_name(cert);
+  int index = X509_NAME_get_index_by_NID(issuer, nid, -1);
+  if (index < 0) {
+    return "";
+  }
+  const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(issuer, index));
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+                     static_cast<size_t>(ASN1_STRING_length(data)));
+}
+
+// Notes the leaf certificate (expiry, issuer) and keeps OpenSSL's verdict, so
+// curl still fails the transfer on a bad chain or name.
+int on_verify(int preverify_ok, X509_STORE_CTX* store_ctx) {
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* transfer = ssl != nullptr
+                       ? static_cast<Transfer*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), g_transfer_index))
+                       : nullptr;
+  X509* leaf = X509_STORE_CTX_get0_cert(store_ctx);
+  if (transfer != nullptr && leaf != nullptr && !transfer->result.certificate_seen) {
+    FetchResult& result = transfer->result;
+    result.certificate_seen = true;
+    int days = 0;
+    int seconds = 0;
+    if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(leaf)) == 1) {
+      result.days_to_expiry = days - ((days == 0 && seconds < 0) ? 1 : 0);
+    }
+    char issuer[512] = {0};
+    X509_NAME_oneline(X509_get_issuer_name(leaf), issuer, sizeof(issuer));
+    result.certificate_issuer = issuer;
+    result.issuer_organization = issuer_field(leaf, NID_organizationName);
+  }
+  return preverify_ok;
+}
+
+// Per connection: hands the connection the call's one CA store (instead of
+// curl parsing the bundle again for every connection) and watches the
+// handshake's certificate.
 CURLcode on_ssl_ctx(CURL* /*easy*/, void* ssl_ctx, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
-  X509_STORE* store = SSL_CTX_get_cert_store(static_cast<SSL_CTX*>(ssl_ctx));
-  if (store == nullptr || X509_STORE_load_file(store, transfer->ca_file.c_str()) != 1) {
+  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+  X509_STORE* store = transfer->trust->store.get();
+  if (store == nullptr || X509_STORE_up_ref(store) != 1) {
     transfer->ca_load_failed = true;
     return CURLE_SSL_CACERT_BADFILE;
   }
+  SSL_CTX_set_cert_store(ctx, store);  // takes the reference
+  SSL_CTX_set_ex_data(ctx, g_transfer_index, transfer);
+  SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), on_verify);
   return CURLE_OK;
 }
 
-std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOptions& options) {
+std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOptions& options,
+                                        SharedTrust* trust, CURLSH* share) {
   global_init();
   auto transfer = std::make_unique<Transfer>();
   transfer->result.url = "https://mta-sts." + normalize_name(domain) + "/.well-known/mta-sts.txt";
   transfer->max_bytes = options.max_bytes;
-  transfer->ca_file = options.ca_file;
+  transfer->trust = trust;
   transfer->easy.reset(curl_easy_init());
   if (!transfer->easy) {
     throw std::runtime_error("failed to create a curl handle");
@@ -168,18 +211,17 @@ std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOp
   if (transfer->connect_to) {
     curl_easy_setopt(easy, CURLOPT_CONNECT_TO, transfer->connect_to.get());
   }
-  if (!options.ca_file.empty()) {
-    // curl caches the CA store in the multi handle, and each fetch_policies()
-    // call has its own multi handle and one set of options, so the store that
-    // gets this anchor is never seen by a transfer that did not ask for it.
-    // Keeping the cache matters: parsing the system bundle per connection
-    // cost about 20 ms per domain in bench/check.
-    if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) == CURLE_OK) {
-      curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, transfer.get());
-    } else {
-      // TLS backend without SSL_CTX access: the file replaces the system store.
-      curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
-    }
+  if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) == CURLE_OK) {
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, transfer.get());
+    // The store comes from on_ssl_ctx: curl loads no bundle or directory itself.
+    curl_easy_setopt(easy, CURLOPT_CAINFO, nullptr);
+    curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
+  } else if (!options.ca_file.empty()) {
+    // TLS backend without SSL_CTX access: the file replaces the system store.
+    curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
+  }
+  if (share != nullptr) {
+    curl_easy_setopt(easy, CURLOPT_SHARE, share);
   }
   return transfer;
 }
@@ -202,6 +244,14 @@ FetchResult finish(Transfer& transfer, CURLcode code) {
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   result.status = status;
+  char* ip = nullptr;
+  long port = 0;
+  if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != nullptr && ip[0] != '\0' &&
+      curl_easy_getinfo(easy, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK) {
+    std::string text(ip);
+    result.address =
+        (text.find(':') != std::string::npos ? "[" + text + "]" : text) + ":" + std::to_string(port);
+  }
   std::string detail = transfer.error_buffer[0] != '\0' ? transfer.error_buffer : curl_easy_strerror(code);
   if (code == CURLE_OK) {
     result.transport_ok = true;
@@ -212,7 +262,7 @@ FetchResult finish(Transfer& transfer, CURLcode code) {
     result.error = "failed to fetch '" + result.url + "' (body larger than " +
                    std::to_string(transfer.max_bytes) + " bytes)";
   } else if (transfer.ca_load_failed) {
-    result.error = "failed to load CA file '" + transfer.ca_file + "' for '" + result.url + "'";
+    result.error = "failed to load CA file '" + transfer.trust->ca_file + "' for '" + result.url + "'";
   } else {
     result.certificate_error = is_certificate_code(code);
     result.timed_out = code == CURLE_OPERATION_TIMEDOUT;
@@ -227,7 +277,8 @@ FetchResult finish(Transfer& transfer, CURLcode code) {
 }  // namespace
 
 FetchResult fetch_policy(const std::string& domain, const FetchOptions& options) {
-  auto transfer = make_transfer(domain, options);
+  SharedTrust trust(options.ca_file);
+  auto transfer = make_transfer(domain, options, &trust, nullptr);
   CURLcode code = curl_easy_perform(transfer->easy.get());
   return finish(*transfer, code);
 }
@@ -244,12 +295,18 @@ std::vector<FetchResult> fetch_policies(const std::vector<std::string>& domains,
   if (!multi) {
     throw std::runtime_error("failed to create a curl multi handle");
   }
+  SharedTrust trust(options.ca_file);
+  // One TLS session cache for every transfer: a server named twice resumes.
+  CurlShare share(curl_share_init());
+  if (share) {
+    curl_share_setopt(share.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  }
   std::vector<std::unique_ptr<Transfer>> transfers(domains.size());
   size_t next = 0;
   size_t running = 0;
   auto start_next = [&] {
     while (next < domains.size() && running < limit) {
-      transfers[next] = make_transfer(domains[next], options);
+      transfers[next] = make_transfer(domains[next], options, &trust, share.get());
       CURLMcode added = curl_multi_add_handle(multi.get(), transfers[next]->easy.get());
       if (added != CURLM_OK) {
         throw std::runtime_error(std::string("failed to start a transfer (") + curl_multi_strerror(added) +

@@ -28,17 +28,25 @@ struct FetchResult {
   bool certificate_error = false;
   bool timed_out = false;
   bool too_large = false;
-  long status = 0;            // HTTP status when transport_ok
-  std::string content_type;   // as sent, e.g. "text/plain; charset=utf-8"
-  std::string location;       // Location header of a 3xx (never followed)
+  long status = 0;           // HTTP status when transport_ok
+  std::string content_type;  // as sent, e.g. "text/plain; charset=utf-8"
+  std::string location;      // Location header of a 3xx (never followed)
   std::string body;
+  std::string address;  // "addr:port" connected to; empty when no connection was made
+  // The server's leaf certificate, seen during the handshake (also when it
+  // failed verification); certificate_seen is false when none was sent.
+  bool certificate_seen = false;
+  long days_to_expiry = 0;          // negative when expired
+  std::string certificate_issuer;   // issuer, one line ("/C=US/O=Let's Encrypt/CN=R3")
+  std::string issuer_organization;  // issuer O= (empty when absent)
 };
 
 /// Fetches https://mta-sts.<domain>/.well-known/mta-sts.txt.
 FetchResult fetch_policy(const std::string& domain, const FetchOptions& options);
 
 /// Fetches many at once (curl multi, at most `parallel` in flight); results in
-/// the order of `domains`.
+/// the order of `domains`. The transfers share one CA store (loaded once per
+/// call) and one TLS session cache.
 std::vector<FetchResult> fetch_policies(const std::vector<std::string>& domains, const FetchOptions& options,
                                         int parallel = 32);
 

@@ -5,8 +5,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include <algorithm>
 
@@ -257,4 +257,79 @@ TEST_CASE("exit code and output formats") {
   CHECK(json["domains"][1]["findings"][0]["check"] == "sts.record");
   CHECK(json["domains"][1]["findings"][0]["fix"] == "publish it");
   CHECK(check_exit_code(CheckReport{}) == 0);
+}
+
+TEST_CASE("evaluate: the policy host's certificate expiry") {
+  CheckOptions options;
+  options.expiry_warn_days = 14;
+  DomainObservation o = good_observation();
+  o.fetch.certificate_seen = true;
+  o.fetch.days_to_expiry = 60;
+  auto f = find(evaluate_domain(target(), o, options), "policy.certificate_expiry", CheckStatus::Pass);
+  REQUIRE(f);
+  CHECK(f->message == "the certificate of mta-sts.example.test expires in 60 days");
+
+  o.fetch.days_to_expiry = 13;
+  f = find(evaluate_domain(target(), o, options), "policy.certificate_expiry", CheckStatus::Warn);
+  REQUIRE(f);
+  CHECK(f->message == "the certificate of mta-sts.example.test expires in 13 days");
+  CHECK(f->fix_hint == "renew the certificate of mta-sts.example.test (automate renewal)");
+
+  o.fetch.transport_ok = false;
+  o.fetch.certificate_error = true;
+  o.fetch.error = "SSL certificate problem: certificate has expired";
+  o.fetch.days_to_expiry = -3;
+  DomainReport r = evaluate_domain(target(), o, options);
+  f = find(r, "policy.certificate_expiry", CheckStatus::Fail);
+  REQUIRE(f);
+  CHECK(f->message == "the certificate of mta-sts.example.test expired 3 days ago");
+  CHECK(f->fix_hint ==
+        "renew the certificate of mta-sts.example.test; senders cannot fetch the policy until then");
+  CHECK(find(r, "policy.certificate", CheckStatus::Fail));
+
+  // No certificate seen (no connection): nothing said about expiry.
+  o = good_observation();
+  CHECK_FALSE(find(evaluate_domain(target(), o, options), "policy.certificate_expiry", CheckStatus::Pass));
+}
+
+TEST_CASE("evaluate: the addresses used are named") {
+  DomainObservation o = good_observation();
+  o.fetch.address = "192.0.2.40:443";
+  auto f = find(evaluate_domain(target(), o, {}), "policy.fetch", CheckStatus::Pass);
+  REQUIRE(f);
+  CHECK(f->message ==
+        "https://mta-sts.example.test/.well-known/mta-sts.txt answers 200 (from 192.0.2.40:443)");
+
+  o.fetch.transport_ok = false;
+  o.fetch.error = "failed to fetch 'https://mta-sts.example.test/.well-known/mta-sts.txt' (Couldn't connect)";
+  f = find(evaluate_domain(target(), o, {}), "policy.fetch", CheckStatus::Fail);
+  REQUIRE(f);
+  CHECK(f->message ==
+        "failed to fetch https://mta-sts.example.test/.well-known/mta-sts.txt (failed to fetch "
+        "'https://mta-sts.example.test/.well-known/mta-sts.txt' (Couldn't connect)) at 192.0.2.40:443");
+
+  o = good_observation();
+  o.smtp_checked = true;
+  SmtpResult smtp;
+  smtp.host = "mx1.example.test";
+  smtp.address = "192.0.2.25:25";
+  smtp.connected = true;
+  smtp.starttls_offered = true;
+  o.smtp.push_back(smtp);
+  f = find(evaluate_domain(target(), o, {}), "smtp.starttls", CheckStatus::Pass);
+  REQUIRE(f);
+  CHECK(f->message == "mx1.example.test offers STARTTLS (at 192.0.2.25:25)");
+}
+
+TEST_CASE("evaluate: CAA findings come after the policy checks") {
+  DomainObservation o = good_observation();
+  o.fetch.certificate_seen = true;
+  o.fetch.days_to_expiry = 60;
+  o.fetch.certificate_issuer = "/C=US/O=Let's Encrypt/CN=R3";
+  o.fetch.issuer_organization = "Let's Encrypt";
+  // mta-sts.example.test: none; example.test: the relevant set; test: refused.
+  o.caa = {status(DnsStatus::NoData), ok({"0 issue letsencrypt.org"}), status(DnsStatus::Refused)};
+  auto f = find(evaluate_domain(target(), o, {}), "policy.caa", CheckStatus::Pass);
+  REQUIRE(f);
+  CHECK(f->message == "CAA at example.test allows letsencrypt.org, the issuer of the served certificate");
 }

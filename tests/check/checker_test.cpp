@@ -71,7 +71,7 @@ struct Fixture {
 
     std::vector<NginxHost> hosts;
     for (const char* label : {"good", "twosts", "badid", "uncovered", "smtpexpired", "smtpwrongname",
-                              "nostarttls", "typo", "alias"}) {
+                              "nostarttls", "typo", "alias", "caa"}) {
       hosts.push_back(nginx_host("mta-sts." + d(label)));
     }
     NginxHost redirect = nginx_host("mta-sts." + d("redirect"));
@@ -93,7 +93,7 @@ struct Fixture {
 
     const std::string good_policy = policy_for(d("mx-good"));
     for (const char* label : {"good", "twosts", "badid", "typo", "redirect", "ctype", "notfound",
-                              "httpsexpired", "httpswrongname", "alias"}) {
+                              "httpsexpired", "httpswrongname", "alias", "caa"}) {
       nginx->write_policy("mta-sts." + d(label), good_policy);
     }
     nginx->write_policy("mta-sts." + d("uncovered"), policy_for(d("mx-other")));
@@ -118,6 +118,16 @@ struct Fixture {
     // An alias domain: CNAMEs to good.check.test, as stsctl publishes them.
     records += "_mta-sts.alias CNAME _mta-sts.good\n_smtp._tls.alias CNAME _smtp._tls.good\n";
     records += "mta-sts.alias CNAME mta-sts.good\nalias MX 10 mx-good\n";
+    // CAA at the policy host (RFC 8659): one usable, one malformed issue value.
+    records += domain_records("caa", "mx-good");
+    records +=
+        "mta-sts.caa CAA 0 issue \"letsencrypt.org\"\nmta-sts.caa CAA 0 issue \"example.net; bad param\"\n";
+    // Eight 250-byte strings: more than a 1232-byte EDNS UDP answer holds.
+    records += "big TXT";
+    for (int i = 0; i < 8; ++i) {
+      records += " \"" + std::string(250, 'x') + "\"";
+    }
+    records += "\n";
     records += "_mta-sts.nomx TXT \"v=STSv1; id=" + k_id + "\"\nmta-sts.nomx A 127.0.0.1\n";
     for (const char* mx : {"mx-good", "mx-expired", "mx-wrongname", "mx-plain"}) {
       records += std::string(mx) + " A 127.0.0.1\n";
@@ -129,7 +139,6 @@ struct Fixture {
     CheckOptions o;
     o.dns.resolver = "127.0.0.1:" + std::to_string(named->port());
     o.dns.timeout_seconds = 3;
-    o.dns.workers = 4;
     o.fetch = nginx->fetch_options();
     // Names without an nginx host still go to loopback only.
     for (const char* label : {"missing", "nomx"}) {
@@ -353,7 +362,6 @@ TEST_CASE("check: DNS lookups follow CNAMEs and tell NXDOMAIN from NODATA", "[ch
   Fixture& f = fixture();
   DnsOptions options;
   options.resolver = "127.0.0.1:" + std::to_string(f.named->port());
-  options.workers = 2;
   DnsLookup dns(options);
   DnsAnswer txt = dns.lookup("_mta-sts." + d("alias"), "TXT");
   REQUIRE(txt.status == DnsStatus::Ok);
@@ -368,14 +376,87 @@ TEST_CASE("check: DNS lookups follow CNAMEs and tell NXDOMAIN from NODATA", "[ch
   DnsAnswer other = dns.lookup("example.org", "TXT");
   CHECK(other.status == DnsStatus::Refused);
 
-  // Many at once through the pool.
-  std::vector<std::shared_future<DnsAnswer>> futures;
-  for (int i = 0; i < 50; ++i) {
-    futures.push_back(dns.lookup_async("_mta-sts." + d("good"), "TXT"));
+  // Many at once on one socket, answers in the order asked, CNAMEs followed
+  // per query.
+  std::vector<DnsQuery> queries;
+  for (int i = 0; i < 600; ++i) {
+    queries.push_back(i % 3 == 0   ? DnsQuery{"_mta-sts." + d("good"), "TXT"}
+                      : i % 3 == 1 ? DnsQuery{"_mta-sts." + d("alias"), "TXT"}
+                                   : DnsQuery{"nothing-" + std::to_string(i) + "." + d("good"), "A"});
   }
-  for (auto& future : futures) {
-    CHECK(future.get().status == DnsStatus::Ok);
+  size_t last_progress = 0;
+  std::vector<DnsAnswer> answers =
+      dns.lookup_many(queries, [&](size_t done, size_t total) { last_progress = done == total ? done : 0; });
+  REQUIRE(answers.size() == queries.size());
+  CHECK(last_progress == queries.size());
+  for (size_t i = 0; i < answers.size(); ++i) {
+    INFO(i);
+    if (i % 3 == 2) {
+      CHECK(answers[i].status == DnsStatus::NxDomain);
+    } else {
+      REQUIRE(answers[i].status == DnsStatus::Ok);
+      CHECK(answers[i].records == std::vector<std::string>{"v=STSv1; id=" + k_id});
+      CHECK(answers[i].cname_chain.size() == (i % 3 == 1 ? 1U : 0U));
+    }
   }
+}
+
+TEST_CASE("check: a TXT answer too large for UDP is asked again over TCP", "[check][live]") {
+  Fixture& f = fixture();
+  DnsOptions options;
+  options.resolver = "127.0.0.1:" + std::to_string(f.named->port());
+  DnsLookup dns(options);
+  DnsAnswer big = dns.lookup(d("big"), "TXT");
+  REQUIRE(big.status == DnsStatus::Ok);
+  REQUIRE(big.records.size() == 1);
+  CHECK(big.records[0] == std::string(8 * 250, 'x'));
+}
+
+TEST_CASE("check: CAA of the policy host is read and judged", "[check][live]") {
+  Fixture& f = fixture();
+  DnsOptions dns_options;
+  dns_options.resolver = "127.0.0.1:" + std::to_string(f.named->port());
+  DnsLookup dns(dns_options);
+  DnsAnswer caa = dns.lookup("mta-sts." + d("caa"), "CAA");
+  REQUIRE(caa.status == DnsStatus::Ok);
+  std::vector<std::string> records = caa.records;
+  std::sort(records.begin(), records.end());
+  CHECK(records == std::vector<std::string>{"0 issue example.net; bad param", "0 issue letsencrypt.org"});
+
+  CheckOptions options = f.options();
+  options.smtp = false;
+  CheckReport report = run_checks(options, {target("caa")});
+  const DomainReport& r = domain(report, d("caa"));
+  INFO(dump(r));
+  const Finding* malformed = find(r, "policy.caa", CheckStatus::Warn, "malformed");
+  REQUIRE(malformed);
+  CHECK(malformed->message ==
+        "malformed CAA record at mta-sts.caa.check.test: issue \"example.net; bad param\" "
+        "(parameter 'bad param' is not tag=value)");
+  // The test CA is no public CA: check says it cannot tell.
+  const Finding* unknown = find(r, "policy.caa", CheckStatus::Warn, "cannot tell whether");
+  REQUIRE(unknown);
+  CHECK(unknown->message.find(
+            "CAA at mta-sts.caa.check.test allows letsencrypt.org; cannot tell whether /") == 0);
+  CHECK(find(r, "policy.certificate_expiry", CheckStatus::Pass,
+             "the certificate of mta-sts.caa.check.test expires in"));
+}
+
+TEST_CASE("check: HTTPS goes to the address the check's resolver gave", "[check][live]") {
+  Fixture& f = fixture();
+  CheckOptions options = f.options();
+  options.smtp = false;
+  // No connect_to: the name exists only in the test zone (mta-sts.good A
+  // 127.0.0.1), where port 443 is closed. A lookup through the system
+  // resolver would fail to resolve instead of failing to connect.
+  options.fetch.connect_to.clear();
+  CheckReport report = run_checks(options, {target("good")});
+  const DomainReport& r = domain(report, d("good"));
+  INFO(dump(r));
+  const Finding* fetch = find(r, "policy.fetch", CheckStatus::Fail);
+  REQUIRE(fetch);
+  CHECK(fetch->message.find("Could not resolve") == std::string::npos);
+  CHECK(fetch->message.find("Couldn't connect to server") != std::string::npos);
 }
 
 TEST_CASE("check: resolver addresses", "[check]") {

@@ -143,7 +143,7 @@ TEST_CASE("duplicate keys: first wins, with a warning") {
 
 TEST_CASE("duplicate mx lines are warned") {
   ParsedPolicy p = parse_policy_body(
-      "version: STSv1\r\nmode: testing\r\nmx: a.example.net\r\nmx: A.example.net.\r\nmax_age: 86400\r\n");
+      "version: STSv1\r\nmode: testing\r\nmx: a.example.net\r\nmx: A.example.net\r\nmax_age: 86400\r\n");
   CHECK(p.valid);
   CHECK(has(p.findings, "policy.syntax", CheckStatus::Warn, "is listed twice"));
 }
@@ -270,4 +270,19 @@ TEST_CASE("TLS-RPT TXT: bad URIs, missing rua, duplicates") {
             "no TXT record starting with 'v=TLSRPTv1'"));
   CHECK(has(parse_tlsrpt_records({"v=tlsrptv1; rua=mailto:a@b.example"}).findings, "tlsrpt.record",
             CheckStatus::Fail, "exactly"));
+}
+
+TEST_CASE("an mx pattern with a trailing dot fails (RFC 8461 3.2 ABNF)") {
+  ParsedPolicy p =
+      parse_policy_body("version: STSv1\r\nmode: enforce\r\nmx: mail.example.net.\r\nmax_age: 604800\r\n");
+  CHECK_FALSE(p.valid);
+  CHECK(p.mx.empty());
+  auto found = std::find_if(p.findings.begin(), p.findings.end(), [](const Finding& f) {
+    return f.status == CheckStatus::Fail && f.message.find("ends with a dot") != std::string::npos;
+  });
+  REQUIRE(found != p.findings.end());
+  CHECK(found->check_name == "policy.syntax");
+  CHECK(found->message ==
+        "line 3: mx 'mail.example.net.' ends with a dot; senders match no MX host against it");
+  CHECK(found->fix_hint == "write the name without the final dot, e.g. 'mx: mail.example.net'");
 }

@@ -265,3 +265,34 @@ namespace {
 // Stops nginx before static destruction of anything it uses.
 StopServerAtExit g_stop_server;
 }  // namespace
+
+TEST_CASE("fetch_policy notes the served certificate and the address used", "[https_fetch]") {
+  FetchResult good = fetch_policy("good.test", server().fetch_options());
+  REQUIRE(good.transport_ok);
+  CHECK(good.certificate_seen);
+  CHECK(good.days_to_expiry >= 6);  // test leaves live 7 days
+  CHECK(good.certificate_issuer.find("/CN=") != std::string::npos);
+  CHECK(good.address == "127.0.0.1:" + std::to_string(server().port()));
+
+  // Seen also when the handshake fails on it.
+  FetchResult expired = fetch_policy("expired.test", server().fetch_options());
+  CHECK_FALSE(expired.transport_ok);
+  CHECK(expired.certificate_seen);
+  CHECK(expired.days_to_expiry < 0);
+}
+
+TEST_CASE("fetch_policies: each transfer notes its own certificate with a shared CA store", "[https_fetch]") {
+  // Each transfer gets its own certificate notes although the store is shared.
+  std::vector<std::string> domains = {"good.test", "expired.test", "other.test", "wild.test"};
+  std::vector<FetchResult> results = fetch_policies(domains, server().fetch_options(), 4);
+  REQUIRE(results.size() == 4);
+  CHECK(results[0].transport_ok);
+  CHECK(results[1].certificate_error);
+  CHECK(results[1].days_to_expiry < 0);
+  CHECK(results[2].transport_ok);
+  CHECK(results[3].transport_ok);
+  for (const auto& result : {results[0], results[2], results[3]}) {
+    CHECK(result.certificate_seen);
+    CHECK(result.days_to_expiry >= 6);
+  }
+}

@@ -1,15 +1,13 @@
+// Pure evaluation of what `check` gathered: one finding per check, in a
+// stable order, with the reason and the fix.
+#include "check/caa.h"
 #include "check/checker.h"
-
 #include "check/policy_parse.h"
 #include "dns/name.h"
 #include "policy/policy.h"
-
-#include <nlohmann/json.hpp>
+#include "util/text.h"
 
 #include <algorithm>
-#include <map>
-#include <set>
-#include <sstream>
 
 namespace stsctl {
 
@@ -68,25 +66,7 @@ std::string chain_text(const std::string& name, const DnsAnswer& answer) {
 }
 
 std::string media_type(const std::string& content_type) {
-  std::string type = content_type.substr(0, content_type.find(';'));
-  type.erase(0, type.find_first_not_of(" \t"));
-  type.erase(type.find_last_not_of(" \t") + 1);
-  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
-  return type;
-}
-
-std::vector<std::string> mx_hosts(const DnsAnswer& mx) {
-  std::vector<std::string> hosts;
-  if (mx.status != DnsStatus::Ok) {
-    return hosts;
-  }
-  for (const auto& record : mx.records) {
-    std::string host = record.substr(record.find(' ') + 1);
-    if (!host.empty() && std::find(hosts.begin(), hosts.end(), host) == hosts.end()) {
-      hosts.push_back(host);
-    }
-  }
-  return hosts;
+  return ascii_lower(trim(content_type.substr(0, content_type.find(';'))));
 }
 
 void check_sts(const CheckTarget& target, const DomainObservation& o, Collector& c, ParsedStsRecord* sts) {
@@ -190,8 +170,29 @@ void check_tlsrpt(const CheckTarget& target, const DomainObservation& o, Collect
   flag(o.legacy_txt, "_smtp-tlsrpt." + target.domain, "the name from an early draft");
 }
 
+// The policy host's certificate expiry, also when the fetch failed on it.
+void check_policy_certificate_expiry(const std::string& host, const FetchResult& f,
+                                     const CheckOptions& options, Collector& c) {
+  if (!f.certificate_seen) {
+    return;
+  }
+  if (f.days_to_expiry < 0) {
+    c.fail("policy.certificate_expiry",
+           "the certificate of " + host + " expired " + std::to_string(-f.days_to_expiry) + " days ago",
+           "renew the certificate of " + host + "; senders cannot fetch the policy until then");
+  } else if (f.days_to_expiry < options.expiry_warn_days) {
+    c.warn("policy.certificate_expiry",
+           "the certificate of " + host + " expires in " + std::to_string(f.days_to_expiry) + " days",
+           "renew the certificate of " + host + " (automate renewal)");
+  } else if (f.transport_ok) {
+    c.pass("policy.certificate_expiry",
+           "the certificate of " + host + " expires in " + std::to_string(f.days_to_expiry) + " days");
+  }
+}
+
 void check_policy(const CheckTarget& target, const DomainObservation& o,
-                  const std::vector<std::string>& hosts, const ParsedStsRecord& sts, Collector& c) {
+                  const std::vector<std::string>& hosts, const ParsedStsRecord& sts,
+                  const CheckOptions& options, Collector& c) {
   const std::string host = "mta-sts." + target.domain;
   // Policy host in DNS.
   std::vector<std::string> addresses;
@@ -222,16 +223,20 @@ void check_policy(const CheckTarget& target, const DomainObservation& o,
       c.fail(
           "policy.certificate", "the certificate of " + host + " is not valid: " + f.error,
           "serve a certificate for " + host + " from a trusted CA, unexpired, with " + host + " in its SANs");
+      check_policy_certificate_expiry(host, f, options, c);
     } else if (f.timed_out) {
       c.fail("policy.fetch", "fetching " + f.url + " timed out",
              "check that " + host + " answers on port 443");
     } else {
-      c.fail("policy.fetch", "failed to fetch " + f.url + " (" + f.error + ")",
-             "check that " + host + " resolves and serves HTTPS on port 443");
+      c.fail(
+          "policy.fetch",
+          "failed to fetch " + f.url + " (" + f.error + ")" + (f.address.empty() ? "" : " at " + f.address),
+          "check that " + host + " resolves and serves HTTPS on port 443");
     }
     return;
   }
   c.pass("policy.certificate", "the HTTPS certificate is valid for " + host);
+  check_policy_certificate_expiry(host, f, options, c);
   if (f.status >= 300 && f.status < 400) {
     c.fail("policy.fetch",
            f.url + " answers " + std::to_string(f.status) + " redirect to '" + f.location +
@@ -253,7 +258,7 @@ void check_policy(const CheckTarget& target, const DomainObservation& o,
     c.fail("policy.fetch", f.url + " is larger than the 64 KiB senders accept", "serve only the policy file");
     return;
   }
-  c.pass("policy.fetch", f.url + " answers 200");
+  c.pass("policy.fetch", f.url + " answers 200" + (f.address.empty() ? "" : " (from " + f.address + ")"));
   std::string type = media_type(f.content_type);
   if (type == "text/plain") {
     c.pass("policy.content_type", "Content-Type is " + f.content_type);
@@ -344,7 +349,7 @@ void check_smtp(const DomainObservation& o, const CheckOptions& options, Collect
              "enable STARTTLS on " + h + " with a certificate for " + h);
       continue;
     }
-    c.pass("smtp.starttls", h + " offers STARTTLS");
+    c.pass("smtp.starttls", h + " offers STARTTLS" + (r.address.empty() ? "" : " (at " + r.address + ")"));
     if (!r.tls_ok) {
       c.fail("smtp.tls", h + ": " + r.tls_error, "offer TLS 1.2 or later with a current cipher suite");
       continue;
@@ -379,17 +384,18 @@ void check_smtp(const DomainObservation& o, const CheckOptions& options, Collect
 
 }  // namespace
 
-CheckStatus DomainReport::worst() const {
-  CheckStatus worst = CheckStatus::Pass;
-  for (const auto& f : findings) {
-    if (f.status == CheckStatus::Fail) {
-      return CheckStatus::Fail;
-    }
-    if (f.status == CheckStatus::Warn) {
-      worst = CheckStatus::Warn;
+std::vector<std::string> mx_hosts(const DnsAnswer& mx) {
+  std::vector<std::string> hosts;
+  if (mx.status != DnsStatus::Ok) {
+    return hosts;
+  }
+  for (const auto& record : mx.records) {
+    std::string host = record.substr(record.find(' ') + 1);
+    if (!host.empty() && std::find(hosts.begin(), hosts.end(), host) == hosts.end()) {
+      hosts.push_back(host);
     }
   }
-  return worst;
+  return hosts;
 }
 
 DomainReport evaluate_domain(const CheckTarget& target, const DomainObservation& o,
@@ -430,186 +436,16 @@ DomainReport evaluate_domain(const CheckTarget& target, const DomainObservation&
            "publish MX records; MTA-STS protects delivery to MX hosts");
   }
 
-  check_policy(target, o, hosts, sts, c);
+  check_policy(target, o, hosts, sts, options, c);
+  if (!o.caa.empty()) {
+    const std::string host = "mta-sts." + target.domain;
+    c.add(evaluate_caa({host, caa_search_names(host), o.caa, o.fetch.certificate_seen,
+                        o.fetch.certificate_issuer, o.fetch.issuer_organization}));
+  }
   if (o.smtp_checked) {
     check_smtp(o, options, c);
   }
   return report;
-}
-
-CheckReport run_checks(const CheckOptions& options, const std::vector<CheckTarget>& targets) {
-  CheckReport report;
-  std::vector<DomainObservation> observed(targets.size());
-
-  DnsLookup dns(options.dns);
-  // Phase 1: DNS, all queued at once on the resolver pool.
-  {
-    struct Pending {
-      std::shared_future<DnsAnswer> sts, apex, tlsrpt, typo, legacy, mx, a, aaaa;
-    };
-    std::vector<Pending> pending;
-    pending.reserve(targets.size());
-    for (const auto& t : targets) {
-      const std::string& d = t.domain;
-      pending.push_back({dns.lookup_async("_mta-sts." + d, "TXT"), dns.lookup_async(d, "TXT"),
-                         dns.lookup_async("_smtp._tls." + d, "TXT"),
-                         dns.lookup_async("_smtp_tls." + d, "TXT"),
-                         dns.lookup_async("_smtp-tlsrpt." + d, "TXT"), dns.lookup_async(d, "MX"),
-                         dns.lookup_async("mta-sts." + d, "A"), dns.lookup_async("mta-sts." + d, "AAAA")});
-    }
-    for (size_t i = 0; i < targets.size(); ++i) {
-      auto& o = observed[i];
-      auto& p = pending[i];
-      o.sts_txt = p.sts.get();
-      o.apex_txt = p.apex.get();
-      o.tlsrpt_txt = p.tlsrpt.get();
-      o.typo_txt = p.typo.get();
-      o.legacy_txt = p.legacy.get();
-      o.mx = p.mx.get();
-      o.host_a = p.a.get();
-      o.host_aaaa = p.aaaa.get();
-      if (options.progress) {
-        options.progress("dns", i + 1, targets.size());
-      }
-    }
-  }
-
-  // Phase 2: HTTPS policy fetches (curl multi, bounded).
-  std::vector<std::string> domains;
-  for (const auto& t : targets) {
-    domains.push_back(t.domain);
-  }
-  std::vector<FetchResult> fetched = fetch_policies(domains, options.fetch, options.https_parallel);
-  for (size_t i = 0; i < targets.size() && i < fetched.size(); ++i) {
-    observed[i].fetch = fetched[i];
-  }
-  if (options.progress) {
-    options.progress("https", targets.size(), targets.size());
-  }
-
-  // Phase 3: SMTP STARTTLS, each MX host probed once even when shared.
-  if (options.smtp) {
-    std::vector<std::string> unique;
-    std::map<std::string, size_t> index;
-    for (const auto& o : observed) {
-      for (const auto& host : mx_hosts(o.mx)) {
-        if (!host.empty() && index.emplace(host, unique.size()).second) {
-          unique.push_back(host);
-        }
-      }
-    }
-    // MX host addresses come from the same resolver as everything else
-    // (connect_to, for tests, takes precedence inside probe_smtp).
-    std::vector<HostAddresses> addresses = resolve_addresses(dns, unique);
-    // Hosts without an address are reported, not handed to getaddrinfo().
-    std::vector<std::string> probe_hosts;
-    std::vector<std::vector<std::string>> probe_addresses;
-    std::vector<SmtpResult> results(unique.size());
-    std::vector<size_t> probe_index;
-    const auto& map = options.smtp_options.connect_to;
-    for (size_t i = 0; i < unique.size(); ++i) {
-      const std::string port = std::to_string(options.smtp_options.port);
-      bool mapped =
-          map.count(unique[i]) > 0 || map.count(unique[i] + ":" + port) > 0 || map.count(":" + port) > 0;
-      if (!mapped && addresses[i].addresses.empty()) {
-        results[i].host = unique[i];
-        results[i].error = "MX host " + unique[i] + " has no A or AAAA record (" +
-                           std::string(to_string(addresses[i].a_status)) + ")";
-        continue;
-      }
-      probe_hosts.push_back(unique[i]);
-      probe_addresses.push_back(addresses[i].addresses);
-      probe_index.push_back(i);
-    }
-    std::vector<SmtpResult> probed =
-        probe_smtp_many(probe_hosts, options.smtp_options, options.smtp_parallel, probe_addresses);
-    for (size_t k = 0; k < probed.size(); ++k) {
-      results[probe_index[k]] = probed[k];
-    }
-    for (auto& o : observed) {
-      o.smtp_checked = true;
-      for (const auto& host : mx_hosts(o.mx)) {
-        if (!host.empty()) {
-          o.smtp.push_back(results[index.at(host)]);
-        }
-      }
-    }
-  }
-
-  for (size_t i = 0; i < targets.size(); ++i) {
-    report.domains.push_back(evaluate_domain(targets[i], observed[i], options));
-  }
-  return report;
-}
-
-int check_exit_code(const CheckReport& report) {
-  for (const auto& d : report.domains) {
-    if (d.worst() == CheckStatus::Fail) {
-      return 2;
-    }
-  }
-  return 0;
-}
-
-std::string format_check_table(const CheckReport& report, bool color) {
-  auto paint = [color](CheckStatus s, const std::string& text) {
-    if (!color) {
-      return text;
-    }
-    const char* code = s == CheckStatus::Pass ? "\033[32m" : s == CheckStatus::Warn ? "\033[33m" : "\033[31m";
-    return std::string(code) + text + "\033[0m";
-  };
-  auto label = [](CheckStatus s) {
-    return s == CheckStatus::Pass ? std::string("PASS") : s == CheckStatus::Warn ? "WARN" : "FAIL";
-  };
-  size_t width = 0;
-  for (const auto& d : report.domains) {
-    for (const auto& f : d.findings) {
-      width = std::max(width, f.check_name.size());
-    }
-  }
-  std::ostringstream out;
-  int counts[3] = {0, 0, 0};
-  for (const auto& d : report.domains) {
-    CheckStatus worst = d.worst();
-    ++counts[static_cast<int>(worst)];
-    out << (color ? "\033[1m" : "") << d.domain << (color ? "\033[0m" : "") << "  "
-        << paint(worst, label(worst)) << "\n";
-    for (const auto& f : d.findings) {
-      out << "  " << paint(f.status, label(f.status)) << "  " << f.check_name
-          << std::string(width - f.check_name.size() + 2, ' ') << f.message << "\n";
-      if (!f.fix_hint.empty()) {
-        out << "        " << std::string(width + 2, ' ') << "fix: " << f.fix_hint << "\n";
-      }
-    }
-    out << "\n";
-  }
-  out << report.domains.size() << " domain(s): " << counts[0] << " pass, " << counts[1] << " warn, "
-      << counts[2] << " fail\n";
-  return out.str();
-}
-
-std::string check_report_json(const CheckReport& report) {
-  nlohmann::json domains = nlohmann::json::array();
-  int counts[3] = {0, 0, 0};
-  for (const auto& d : report.domains) {
-    nlohmann::json findings = nlohmann::json::array();
-    for (const auto& f : d.findings) {
-      findings.push_back({{"check", f.check_name},
-                          {"status", to_string(f.status)},
-                          {"message", f.message},
-                          {"fix", f.fix_hint}});
-    }
-    CheckStatus worst = d.worst();
-    ++counts[static_cast<int>(worst)];
-    domains.push_back({{"domain", d.domain}, {"status", to_string(worst)}, {"findings", findings}});
-  }
-  nlohmann::json root = {
-      {"domains", domains},
-      {"summary",
-       {{"domains", report.domains.size()}, {"pass", counts[0]}, {"warn", counts[1]}, {"fail", counts[2]}}},
-      {"exit_code", check_exit_code(report)}};
-  return root.dump(2) + "\n";
 }
 
 }  // namespace stsctl
