@@ -99,7 +99,7 @@ Rfc2136Provider::Rfc2136Provider(const Rfc2136Config& config) : m_config(config)
   std::optional<std::string> algorithm = tsig_algorithm(
       config.tsig.algorithm.empty() ? "hmac-sha256" : config.tsig.algorithm, config.allow_hmac_md5, &reason);
   if (!algorithm) {
-    throw ProviderError(Kind::Other, setup_error("use " + key, reason, "set tsig.algorithm"));
+    throw ProviderError(Kind::Other, setup_error("use " + key, reason, "fix tsig.algorithm in the config"));
   }
   // ldns signs with the RFC 8945 section 6 names, absolute.
   m_key.algorithm = *algorithm == "hmac-md5" ? "hmac-md5.sig-alg.reg.int." : *algorithm + ".";

@@ -479,8 +479,11 @@ TEST_CASE("rfc2136: secret sources, algorithm names and hmac-md5 opt-in", "[rfc2
     } catch (const ProviderError& e) {
       CHECK(e.kind() == ProviderError::Kind::Other);
       CHECK(std::string(e.what()) ==
-            "provider 'bind' (rfc2136): failed to use TSIG key 'stsctl-key' (algorithm hmac-md5 is weak and "
-            "disabled): use hmac-sha256, or set allow_hmac_md5: true");
+            "provider 'bind' (rfc2136): failed to use TSIG key 'stsctl-key' (hmac-md5 is weak and refused "
+            "unless "
+            "the provider sets allow_hmac_md5: true; use hmac-sha256 or hmac-sha512): fix tsig.algorithm in "
+            "the "
+            "config");
     }
     config.allow_hmac_md5 = true;
     // Accepted now; the server holds the key as hmac-sha256, so it answers BADKEY.
@@ -495,8 +498,8 @@ TEST_CASE("rfc2136: secret sources, algorithm names and hmac-md5 opt-in", "[rfc2
     config.tsig.algorithm = "hmac-sha384";
     CHECK_THROWS_WITH(
         make_rfc2136_provider(config),
-        "provider 'bind' (rfc2136): failed to use TSIG key 'stsctl-key' (algorithm 'hmac-sha384' is "
-        "not supported): use hmac-sha256, hmac-sha512 or hmac-sha1");
+        "provider 'bind' (rfc2136): failed to use TSIG key 'stsctl-key' (hmac-sha384 is not supported: ldns "
+        "1.8.3 cannot sign with it; use hmac-sha256 or hmac-sha512): fix tsig.algorithm in the config");
   }
 
   SECTION("udp transport") {
