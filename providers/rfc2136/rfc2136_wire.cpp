@@ -205,7 +205,7 @@ bool push_value(ldns_rr* rr, RRType type, const std::string& value) {
     case RRType::MX: {
       size_t space = value.find(' ');
       std::string pref = value.substr(0, space);
-      if (space == std::string::npos || space > 5 || !all_digits(pref) || std::stoi(pref) > 65535) {
+      if (space > 5 || !all_digits(pref) || std::stoi(pref) > 65535) {  // npos > 5: no space
         return false;
       }
       return push_rdf(rr,

@@ -115,7 +115,7 @@ handle::LdnsResolver make_resolver(const DnsOptions& options, std::string* descr
       throw std::runtime_error("failed to use resolver '" + options.resolver + "' (not an IP address)");
     }
     ldns_resolver_set_port(raw, port);
-    holder.release();
+    static_cast<void>(holder.release());  // set up: the caller owns `raw` from here
     *description = "resolver " + options.resolver;
   }
   timeval timeout{};

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -30,7 +31,7 @@ std::string format_progress(const std::string& label, size_t done, size_t total,
     std::snprintf(text, sizeof text, ", %.1f/s", rate);
     out += text;
     if (done < total) {
-      auto left = static_cast<long long>(static_cast<double>(total - done) / rate + 0.5);
+      long long left = std::llround(static_cast<double>(total - done) / rate);
       out += ", " + std::to_string(left) + "s left";
     }
   }

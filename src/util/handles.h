@@ -3,15 +3,18 @@
 // OpenSSL, getaddrinfo): each pointer frees its object with the library's own
 // release call, so no file writes its own deleter.
 
+// Standard headers first: clang (and so clang-tidy) misparses libstdc++'s
+// __is_signed members when <ldns/ldns.h> comes before them.
+#include <cstdlib>
+#include <memory>
+#include <string>
+
 #include <curl/curl.h>
 #include <ldns/ldns.h>
 #include <netdb.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-
-#include <cstdlib>
-#include <memory>
 
 namespace stsctl::handle {
 
