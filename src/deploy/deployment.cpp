@@ -139,6 +139,7 @@ bool Deployment::has_pending_work() const {
   }
   for (const auto& [name, decision] : decisions) {
     if ((decision.stage_moves && !decision.held) || decision.pending_went_live ||
+        (decision.keeps_live_id && !decision.held) ||
         (decision.retired_out && decision.previous && !decision.previous->retired_out_at)) {
       return true;
     }
@@ -355,9 +356,7 @@ std::vector<std::string> attach_live(Deployment& deployment, const StateSnapshot
   }
   decide_ids(deployment, formats);
   for (const auto& [name, decision] : deployment.decisions) {
-    if (decision.adopting) {
-      deployment.notices.push_back(name + ": adopting live id " + decision.live_id + " → " + decision.id.id);
-    } else if (!decision.live_id.empty() && !state_knows(decision, decision.live_id)) {
+    if (!decision.adopting && !decision.live_id.empty() && !state_knows(decision, decision.live_id)) {
       deployment.warnings.push_back(
           {name,
            "the live id " + decision.live_id + " is not the one stsctl recorded (" +
@@ -496,6 +495,36 @@ std::vector<Blocked> check_mx_guards(Deployment& deployment, const StateSnapshot
   return blocked;
 }
 
+/// An adopted domain keeps its live id when the live file already is the
+/// canonical policy: senders hold exactly these bytes under that id, so a new
+/// id would only make them fetch the same policy again (RFC 8461 section 3.3).
+/// Any other byte difference is a new policy file and takes a new id.
+void settle_adoptions(Deployment& deployment, const std::map<std::string, LivePolicy>& live_policies) {
+  for (auto& [name, decision] : deployment.decisions) {
+    if (!decision.adopting) {
+      continue;
+    }
+    auto live = live_policies.find(name);
+    const bool fetched = live != live_policies.end() && live->second.policy;
+    if (fetched && !decision.retiring && live->second.body == decision.policy.text) {
+      decision.id = {decision.live_id, false};
+      decision.keeps_live_id = true;
+      deployment.notices.push_back(name + ": adopting live id " + decision.live_id +
+                                   " as it is: the live policy file is the canonical policy");
+      continue;
+    }
+    std::string why = fetched ? "the live policy file differs from the canonical policy"
+                      : live == live_policies.end()
+                          ? "the live policy file was not fetched"
+                          : "the live policy could not be read: " + live->second.error;
+    if (decision.retiring) {
+      why = "retiring publishes mode none";
+    }
+    deployment.notices.push_back(name + ": adopting live id " + decision.live_id + " → " + decision.id.id +
+                                 " (" + why + ")");
+  }
+}
+
 /// Retirement (RFC 8461 section 8.3): publish mode none with a new id, and
 /// delete the records only once every policy a sender may hold, including a
 /// live one the state never saw, has expired.
@@ -552,6 +581,7 @@ void settle_retirements(Deployment& deployment, const StateSnapshot& state,
 void settle_deployment(Deployment& deployment, const StateSnapshot& state, const DeployRequest& request,
                        const std::map<std::string, LivePolicy>& live_policies,
                        const std::map<std::string, std::string>& current_files) {
+  settle_adoptions(deployment, live_policies);
   settle_retirements(deployment, state, live_policies);
   compute_desired(deployment);
   compute_plans(deployment);

@@ -38,6 +38,7 @@ std::vector<PublishedVersion> versions_of(const std::vector<HistoryEntry>& histo
 struct LivePolicy {
   std::optional<Policy> policy;  // nullopt when it could not be fetched or parsed
   std::string error;             // why not, when nullopt
+  std::string body;              // the bytes served, when fetched with HTTP 200
 };
 
 struct DomainDecision {
@@ -48,6 +49,7 @@ struct DomainDecision {
   std::optional<PendingId> pending;     // an id decided earlier, not confirmed live
   std::string live_id;                  // the id DNS serves ("" when none, or not read yet)
   bool adopting = false;                // no state, but a live id: taking over a hand-made setup
+  bool keeps_live_id = false;           // adopting, and the live file is the canonical policy: no new id
   bool pending_went_live = false;       // the pending id (of another hash) is live: record it first
   int stage = 0;
   bool stage_moves = false;               // promote: enters `stage` with this run

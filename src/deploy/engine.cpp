@@ -270,6 +270,11 @@ size_t DeployEngine::record(const Deployment& deployment, const DeployRequest& /
       records.push_back(record_of(*decision));
     }
   }
+  for (const auto& [name, decision] : deployment.decisions) {
+    if (decision.keeps_live_id && !decision.held && failed_zones.count(zone_of(deployment, name)) == 0) {
+      records.push_back(record_of(decision));  // adopted as it is: the live id with its canonical policy
+    }
+  }
   StateStore& state = m_env.state;
   const int64_t now = m_env.now;
   StateStore::Batch batch(state);
@@ -279,7 +284,8 @@ size_t DeployEngine::record(const Deployment& deployment, const DeployRequest& /
     if (failed_zones.count(domain->zone) != 0) {
       continue;
     }
-    const bool has_row = decision.previous || (decision.id.bumped && !decision.held && !decision.retired_out);
+    const bool has_row = decision.previous || ((decision.id.bumped || decision.keeps_live_id) &&
+                                               !decision.held && !decision.retired_out);
     if (!has_row) {
       continue;
     }

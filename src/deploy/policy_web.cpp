@@ -1,9 +1,9 @@
 #include "deploy/policy_web.h"
 
 #include "check/policy_parse.h"
+#include "net/address.h"
 #include "policy/policy.h"
 #include "publish/webroot.h"
-#include "net/address.h"
 
 #include <memory>
 #include <set>
@@ -116,6 +116,7 @@ std::map<std::string, LivePolicy> WebrootPolicyWeb::fetch_live(const std::vector
       live.error = result.url + " answered HTTP " + std::to_string(result.status);
       continue;
     }
+    live.body = result.body;
     ParsedPolicy parsed = parse_policy_body(result.body);
     if (!parsed.mode || !parsed.max_age) {
       live.error = result.url + " does not serve a policy with a mode and a max_age";

@@ -128,13 +128,63 @@ TEST_CASE("a live id the state does not know is adopted and replaced by a new id
   auto fetch = attach_live(deployment, state,
                            {live_zone("example.org", {txt("_mta-sts.example.org.", "v=STSv1; id=210803")})});
   CHECK(fetch == std::vector<std::string>{"example.org"});
-  REQUIRE(deployment.notices.size() == 1);
-  CHECK(deployment.notices[0] == "example.org: adopting live id 210803 → 20261127120000");
-  settle_deployment(deployment, state, {}, {}, {});
+  std::map<std::string, LivePolicy> live;
+  live["example.org"].policy = make_policy(PolicyMode::Testing, 86400, {"mail.example.org"});
+  live["example.org"].body = "version: STSv1\nmode: testing\nmx: mail.example.org\nmax_age: 86400\n";
+  settle_deployment(deployment, state, {}, live, {});
   const DomainDecision& decision = deployment.decisions.at("example.org");
   CHECK(decision.adopting);
+  CHECK_FALSE(decision.keeps_live_id);
+  const std::string notice =
+      "example.org: adopting live id 210803 → 20261127120000 (the live policy file differs from the "
+      "canonical "
+      "policy)";
+  CHECK(deployment.notices == std::vector<std::string>{notice});
   CHECK(describe_bump(decision) == "id 210803 -> 20261127120000 (mode testing, max_age 86400)");
-  CHECK(format_plan_text(deployment).find("example.org: adopting live id 210803 → 20261127120000\n") == 0);
+  CHECK(format_plan_text(deployment).find(notice + "\n") == 0);
+  CHECK(deployment.bumps().size() == 1);
+}
+
+TEST_CASE("an adopted live id whose policy file is already canonical is kept, and apply has it to record") {
+  Config config = load("  example.org: {mx: [mail.example.org], policy: {mode: testing, max_age: 86400}}\n");
+  StateSnapshot state;
+  Deployment deployment = prepare_deployment(config, state, {}, k_now);
+  zone_queries(deployment, state, {});
+  attach_live(deployment, state,
+              {live_zone("example.org", {txt("_mta-sts.example.org.", "v=STSv1; id=210803")})});
+  std::map<std::string, LivePolicy> live;
+  const Policy policy = make_policy(PolicyMode::Testing, 86400, {"mail.example.org"});
+  live["example.org"].policy = policy;
+  live["example.org"].body = policy_text(policy);
+  settle_deployment(deployment, state, {}, live, {});
+  const DomainDecision& decision = deployment.decisions.at("example.org");
+  CHECK(decision.keeps_live_id);
+  CHECK(decision.id.id == "210803");
+  CHECK_FALSE(decision.id.bumped);
+  CHECK(deployment.bumps().empty());
+  // The live _mta-sts TXT already says id=210803 (the zone lacks other records).
+  CHECK(format_plan_text(deployment).find("_mta-sts.example.org") == std::string::npos);
+  CHECK(deployment.has_pending_work());   // the state must learn the id
+  CHECK(deployment.notices ==
+        std::vector<std::string>{
+            "example.org: adopting live id 210803 as it is: the live policy file is the canonical policy"});
+}
+
+TEST_CASE("an adopted domain whose live policy cannot be read takes a new id and says why") {
+  Config config = load("  example.org: {mx: [mail.example.org], policy: {mode: testing, max_age: 86400}}\n");
+  StateSnapshot state;
+  Deployment deployment = prepare_deployment(config, state, {}, k_now);
+  zone_queries(deployment, state, {});
+  attach_live(deployment, state,
+              {live_zone("example.org", {txt("_mta-sts.example.org.", "v=STSv1; id=210803")})});
+  std::map<std::string, LivePolicy> live;
+  live["example.org"].error = "https://mta-sts.example.org/.well-known/mta-sts.txt answered HTTP 404";
+  settle_deployment(deployment, state, {}, live, {});
+  CHECK(deployment.notices ==
+        std::vector<std::string>{
+            "example.org: adopting live id 210803 → 20261127120000 (the live policy could "
+            "not be read: https://mta-sts.example.org/.well-known/mta-sts.txt answered HTTP "
+            "404)"});
 }
 
 TEST_CASE(

@@ -2,7 +2,8 @@
 // BIND and nginx of the test suite, resolved through unbound as on an
 // operator's host (tests/support/resolver_env.h; runs in its own network
 // namespace). The written config must reproduce what is live: plan then
-// changes no record but the _mta-sts id it adopts.
+// changes nothing where the live policy file is canonical (the live id is
+// adopted as it is), and only the _mta-sts id where it is not.
 
 #include "policy/policy.h"
 #include "support/resolver_env.h"
@@ -120,18 +121,13 @@ TEST_CASE("init --from-dns reproduces hand-made setups on PowerDNS and BIND; pla
   INFO(output(plan));
   REQUIRE(plan.exit_code == 0);
   auto plan_json = nlohmann::json::parse(plan.out);
-  // The deploy engine gives an adopted domain a new id even when the live
-  // file is canonical (deployment.cpp, attach_live): at most that TXT changes.
-  auto changes = plan_changes(plan_json);
-  CHECK(changes[q].empty());
-  CHECK((changes[p].empty() || changes[p] == std::vector<std::string>{"update _mta-sts." + p + ". TXT"}));
-  CHECK(changes.size() == 2);
-  CHECK(plan_json["policy_files"].empty());  // the live file is already canonical
-  for (const auto& bump : plan_json["id_bumps"]) {
-    CHECK(bump["from"] == "20240101");
-    CHECK(bump["adopting"] == true);
-  }
-  CHECK(plan_json["id_bumps"].size() == changes[p].size());
+  // The live file is canonical: the live id stays, nothing changes.
+  CHECK(plan_changes(plan_json) == std::map<std::string, std::vector<std::string>>{{p, {}}, {q, {}}});
+  CHECK(plan_json["policy_files"].empty());
+  CHECK(plan_json["id_bumps"].empty());
+  CHECK(plan_json["notices"] ==
+        nlohmann::json::array(
+            {p + ": adopting live id 20240101 as it is: the live policy file is the canonical policy"}));
 
   // BIND, in LF form: the note says why the file (and so the id) changes.
   const std::string bind_config = env.dir() + "/bind.yaml";
@@ -154,12 +150,26 @@ TEST_CASE("init --from-dns reproduces hand-made setups on PowerDNS and BIND; pla
         std::map<std::string, std::vector<std::string>>{{b, {"update _mta-sts." + b + ". TXT"}}});
   REQUIRE(plan_json["policy_files"].size() == 1);
   CHECK(plan_json["policy_files"][0]["action"] == "update");
+  REQUIRE(plan_json["id_bumps"].size() == 1);
+  const std::string new_id = plan_json["id_bumps"][0]["to"].get<std::string>();
+  CHECK(plan_json["notices"] ==
+        nlohmann::json::array({b + ": adopting live id 2024b → " + new_id +
+                               " (the live policy file differs from the canonical policy)"}));
 
-  // apply keeps everything a sender sees but the id.
+  // apply keeps everything a sender sees, the id included, and records it:
+  // the next plan has nothing to adopt.
   auto apply = run_stsctl({"-c", pdns_config, "--now", k_now, "apply", "--yes"});
   INFO(output(apply));
   REQUIRE(apply.exit_code == 0);
-  CHECK(env.live_id(q) == env.live_id(p));
+  CHECK(env.live_id(p) == "20240101");
+  CHECK(env.live_id(q) == "20240101");
+  plan = run_stsctl({"-c", pdns_config, "--now", k_now, "--json", "plan"});
+  INFO(output(plan));
+  REQUIRE(plan.exit_code == 0);
+  plan_json = nlohmann::json::parse(plan.out);
+  CHECK(plan_json["notices"].empty());
+  CHECK(plan_json["id_bumps"].empty());
+  CHECK(plan_changes(plan_json) == std::map<std::string, std::vector<std::string>>{{p, {}}, {q, {}}});
   auto mx = env.dig(p, "MX");
   std::sort(mx.begin(), mx.end());
   CHECK(mx == std::vector<std::string>{"10 mail." + p + ".", "20 b.mx." + p + "."});
