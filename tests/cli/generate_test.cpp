@@ -150,6 +150,35 @@ TEST_CASE("bash completion completes commands, options, values and configured do
   CHECK(bash_completions(script, "stsctl -c " + config + " promote --domain o") == "other.example\n");
 }
 
+TEST_CASE("zsh completion, driven through zsh's line editor, completes commands, values and domains") {
+  REQUIRE(test::have_program("zsh"));
+  TempDir dir("completion");
+  test::write_file(dir.file("_stsctl"), generated({"__completion", "zsh"}));
+  std::string config = dir.file("stsctl.yaml");
+  test::write_file(config,
+                   "version: 1\n"
+                   "defaults: {policy_host: {ipv4: [192.0.2.1]}}\n"
+                   "domains:\n"
+                   "  example.net: {mx: [mail.example.net]}\n"
+                   "  example.org: {alias_of: example.net}\n"
+                   "  other.example: {mx: [mail.example.net]}\n");
+  std::string build_dir = STSCTL_BINARY;
+  build_dir = build_dir.substr(0, build_dir.rfind('/'));
+  const std::vector<std::string> lines = {"stsctl re", "stsctl render web --server ", "stsctl plan --format ",
+                                          "stsctl -c " + config + " check ",
+                                          "stsctl -c " + config + " promote --domain o"};
+  std::vector<std::string> argv = {"zsh", "-f", test::source_path("tests/cli/zsh_complete.zsh"), dir.path()};
+  argv.insert(argv.end(), lines.begin(), lines.end());
+  auto result = run_command(argv, "", {{"PATH", build_dir + ":" + std::string(std::getenv("PATH"))}});
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  CHECK(result.out == "== " + lines[0] + "\nrender\nreport\n" + "== " + lines[1] +
+                          "\napache\ncaddy\nnginx\nopenbsd-httpd\n" + "== " + lines[2] +
+                          "\njson\nmarkdown\ntext\n" + "== " + lines[3] +
+                          "\nexample.net\nexample.org\nother.example\n" + "== " + lines[4] +
+                          "\nother.example\n");
+}
+
 TEST_CASE("zsh and fish completions parse, and fish completes like bash") {
   TempDir dir("completion");
   std::string zsh = dir.file("_stsctl");
