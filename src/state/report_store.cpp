@@ -107,12 +107,15 @@ CREATE TABLE IF NOT EXISTS tlsrpt_failures (
 );
 )sql";
 
-std::string join_lines(const std::vector<std::string>& lines) {
-  std::string out;
+/// `lines` joined by "\n" into `out` (reused: no allocation per row).
+void join_lines(const std::vector<std::string>& lines, std::string& out) {
+  out.clear();
   for (const auto& line : lines) {
-    out += (out.empty() ? "" : "\n") + line;
+    if (&line != &lines.front()) {
+      out += '\n';
+    }
+    out += line;
   }
-  return out;
 }
 
 }  // namespace
@@ -186,6 +189,17 @@ void ReportStore::Batch::commit() {
   m_done = true;
 }
 
+namespace {
+
+/// The highest row id of `table` in SQLite (0 when empty): a seek to the
+/// last row of the rowid b-tree.
+int64_t max_row_id(SqlDb& db, const char* sql) {
+  auto q = db.query(sql);
+  return q->step() ? q->integer(0) : 0;
+}
+
+}  // namespace
+
 std::vector<bool> ReportStore::add(const std::vector<const TlsReport*>& reports,
                                    const std::vector<std::string>& sources, int64_t now_unix) {
   m_impl->require_writable();
@@ -193,43 +207,80 @@ std::vector<bool> ReportStore::add(const std::vector<const TlsReport*>& reports,
   std::vector<bool> added;
   added.reserve(reports.size());
   WriteTxn txn(db);  // joins the open Batch
+  // SQLite: row ids given here rather than read back with RETURNING, which
+  // SQLite implements with a temporary b-tree per statement (most of an
+  // ingest's time). Safe: the write transaction excludes other writers, and
+  // max + 1 is the id SQLite would choose itself.
+  const bool sqlite = !m_impl->postgres();
+  int64_t next_report = sqlite ? max_row_id(db, "SELECT MAX(id) FROM tlsrpt_reports") + 1 : 0;
+  int64_t next_policy = sqlite ? max_row_id(db, "SELECT MAX(id) FROM tlsrpt_policies") + 1 : 0;
+  std::string joined;
+  std::map<std::string, uint64_t> totals;
   for (size_t i = 0; i < reports.size(); ++i) {
     const TlsReport& report = *reports[i];
-    auto r = db.query(
-        "INSERT INTO tlsrpt_reports (organization, report_id, start_time, end_time, contact, source, "
-        "ingested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (organization, report_id) DO NOTHING "
-        "RETURNING id");
     static const std::string k_no_source;
-    r->bind(1, report.organization_name).bind(2, report.report_id).bind(3, report.start).bind(4, report.end);
-    r->bind(5, report.contact_info).bind(6, i < sources.size() ? sources[i] : k_no_source).bind(7, now_unix);
-    if (!r->step()) {
-      added.push_back(false);  // stored before
-      continue;
+    const std::string& source = i < sources.size() ? sources[i] : k_no_source;
+    int64_t report_row = 0;
+    if (sqlite) {
+      auto r = db.query(
+          "INSERT INTO tlsrpt_reports (id, organization, report_id, start_time, end_time, contact, source, "
+          "ingested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (organization, report_id) DO "
+          "NOTHING");
+      r->bind(1, next_report).bind(2, report.organization_name).bind(3, report.report_id);
+      r->bind(4, report.start).bind(5, report.end).bind(6, report.contact_info).bind(7, source);
+      r->bind(8, now_unix).step();
+      if (r->changes() == 0) {
+        added.push_back(false);  // stored before
+        continue;
+      }
+      report_row = next_report++;
+    } else {
+      auto r = db.query(
+          "INSERT INTO tlsrpt_reports (organization, report_id, start_time, end_time, contact, source, "
+          "ingested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (organization, report_id) DO NOTHING "
+          "RETURNING id");
+      r->bind(1, report.organization_name).bind(2, report.report_id).bind(3, report.start);
+      r->bind(4, report.end).bind(5, report.contact_info).bind(6, source).bind(7, now_unix);
+      if (!r->step()) {
+        added.push_back(false);  // stored before
+        continue;
+      }
+      report_row = r->integer(0);
     }
     added.push_back(true);
-    const int64_t report_row = r->integer(0);
-    r.reset();
     for (const auto& policy : report.policies) {
-      auto p = db.query(
-          "INSERT INTO tlsrpt_policies (report, domain, policy_type, policy_string, policy_norm, mx_hosts, "
-          "successful, failed, start_time, end_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-          "RETURNING id");
-      p->bind(1, report_row).bind(2, policy.policy_domain).bind(3, policy.policy_type);
-      p->bind(4, join_lines(policy.policy_string));
+      auto p = sqlite ? db.query(
+                            "INSERT INTO tlsrpt_policies (domain, policy_type, policy_string, policy_norm, "
+                            "mx_hosts, successful, failed, start_time, end_time, report, id) VALUES (?1, ?2, "
+                            "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+                      : db.query(
+                            "INSERT INTO tlsrpt_policies (domain, policy_type, policy_string, policy_norm, "
+                            "mx_hosts, successful, failed, start_time, end_time, report) VALUES (?1, ?2, ?3, "
+                            "?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id");
+      p->bind(1, policy.policy_domain).bind(2, policy.policy_type);
+      join_lines(policy.policy_string, joined);
+      p->bind(3, joined);
       // Normalised by the parser (on ingest's workers) when it came from JSON.
-      p->bind(5, policy.policy_string.empty() || !policy.policy_norm.empty()
+      p->bind(4, policy.policy_string.empty() || !policy.policy_norm.empty()
                      ? policy.policy_norm
                      : normalise_policy_text(policy.policy_string));
-      p->bind(6, join_lines(policy.mx_hosts));
-      p->bind(7, static_cast<int64_t>(policy.successful_sessions));
-      p->bind(8, static_cast<int64_t>(policy.failed_sessions));
-      p->bind(9, report.start).bind(10, report.end);
-      if (!p->step()) {
-        db.fail("store a report in", "no row id returned");
+      join_lines(policy.mx_hosts, joined);
+      p->bind(5, joined);
+      p->bind(6, static_cast<int64_t>(policy.successful_sessions));
+      p->bind(7, static_cast<int64_t>(policy.failed_sessions));
+      p->bind(8, report.start).bind(9, report.end).bind(10, report_row);
+      int64_t policy_row = 0;
+      if (sqlite) {
+        policy_row = next_policy++;
+        p->bind(11, policy_row).step();
+      } else {
+        if (!p->step()) {
+          db.fail("store a report in", "no row id returned");
+        }
+        policy_row = p->integer(0);
       }
-      const int64_t policy_row = p->integer(0);
       p.reset();
-      std::map<std::string, uint64_t> totals;
+      totals.clear();
       for (const auto& failure : policy.failures) {
         totals[failure.result_type] += failure.failed_session_count;
         auto f = db.query(
