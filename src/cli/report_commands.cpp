@@ -251,6 +251,9 @@ void store_results(Context& context, ReportStore& store, const std::vector<Input
   for (size_t i = 0; i < added.size(); ++i) {
     ++outcome.reports;
     (added[i] ? outcome.added : outcome.duplicates) += 1;
+    if (!context.verbose()) {
+      continue;  // no line built per report unless it is shown
+    }
     context.log(std::string(added[i] ? "stored " : "already stored ") + reports[i]->organization_name + " " +
                 reports[i]->report_id + " from " + sources[i]);
   }

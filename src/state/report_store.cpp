@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <map>
+#include <string_view>
 
 namespace stsctl {
 
@@ -191,6 +193,86 @@ void ReportStore::Batch::commit() {
 
 namespace {
 
+const char* const k_insert_failures =
+    "INSERT INTO tlsrpt_failures (policy, result_type, sending_mta_ip, receiving_mx_hostname, receiving_ip, "
+    "failure_reason_code, additional_information, failed_sessions) VALUES";
+const char* const k_insert_failure =
+    "INSERT INTO tlsrpt_failures (policy, result_type, sending_mta_ip, receiving_mx_hostname, receiving_ip, "
+    "failure_reason_code, additional_information, failed_sessions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+const char* const k_insert_totals =
+    "INSERT INTO tlsrpt_failure_totals (policy, result_type, sessions) VALUES";
+const char* const k_totals_conflict =
+    " ON CONFLICT (policy, result_type) DO UPDATE SET sessions = tlsrpt_failure_totals.sessions + "
+    "excluded.sessions";
+const char* const k_insert_total =
+    "INSERT INTO tlsrpt_failure_totals (policy, result_type, sessions) VALUES (?1, ?2, ?3) ON CONFLICT "
+    "(policy, "
+    "result_type) DO UPDATE SET sessions = tlsrpt_failure_totals.sessions + excluded.sessions";
+
+/// "INSERT ... VALUES (?1, ..., ?C), (?C+1, ...), ..." for `rows` rows.
+std::string multi_row_insert(const char* head, int columns, int rows, const char* tail) {
+  std::string sql = head;
+  for (int row = 0; row < rows; ++row) {
+    sql += row == 0 ? " (" : ", (";
+    for (int column = 1; column <= columns; ++column) {
+      sql += (column == 1 ? "?" : ", ?") + std::to_string(row * columns + column);
+    }
+    sql += ")";
+  }
+  return sql + tail;
+}
+
+/// One bound value: text (kept alive by the caller until flush) or a number.
+struct Cell {
+  const std::string* text = nullptr;
+  int64_t number = 0;
+};
+
+/// Rows of one table stored k_rows per statement: in SQLite a statement per
+/// row costs more than its values (step, reset, halt, a lock per call).
+class RowBatcher {
+ public:
+  static constexpr int k_rows = 16;
+  /// `one_row` and `many_rows` must live as long as the connection (the
+  /// statement cache is keyed by their address).
+  RowBatcher(SqlDb& db, const char* one_row, const char* many_rows, int columns)
+      : m_db(db), m_one_row(one_row), m_many_rows(many_rows), m_columns(columns) {}
+  void add(std::initializer_list<Cell> row) {
+    m_cells.insert(m_cells.end(), row.begin(), row.end());
+    if (m_cells.size() == static_cast<size_t>(k_rows * m_columns)) {
+      run(m_many_rows, 0, m_cells.size());
+      m_cells.clear();
+    }
+  }
+  /// Stores the rows left (fewer than k_rows), one statement each.
+  void flush() {
+    for (size_t at = 0; at < m_cells.size(); at += static_cast<size_t>(m_columns)) {
+      run(m_one_row, at, static_cast<size_t>(m_columns));
+    }
+    m_cells.clear();
+  }
+
+ private:
+  void run(const char* sql, size_t from, size_t count) {
+    auto q = m_db.query(sql);
+    for (size_t i = 0; i < count; ++i) {
+      const Cell& cell = m_cells[from + i];
+      const int index = static_cast<int>(i) + 1;
+      if (cell.text != nullptr) {
+        q->bind(index, *cell.text);
+      } else {
+        q->bind(index, cell.number);
+      }
+    }
+    q->step();
+  }
+  SqlDb& m_db;
+  const char* m_one_row;
+  const char* m_many_rows;
+  int m_columns;
+  std::vector<Cell> m_cells;
+};
+
 /// The highest row id of `table` in SQLite (0 when empty): a seek to the
 /// last row of the rowid b-tree.
 int64_t max_row_id(SqlDb& db, const char* sql) {
@@ -215,7 +297,14 @@ std::vector<bool> ReportStore::add(const std::vector<const TlsReport*>& reports,
   int64_t next_report = sqlite ? max_row_id(db, "SELECT MAX(id) FROM tlsrpt_reports") + 1 : 0;
   int64_t next_policy = sqlite ? max_row_id(db, "SELECT MAX(id) FROM tlsrpt_policies") + 1 : 0;
   std::string joined;
-  std::map<std::string, uint64_t> totals;
+  // Per result-type: one of its names (kept by the report) and the sum.
+  std::map<std::string_view, std::pair<const std::string*, uint64_t>> totals;
+  // Stored after every policy row of this call, so references hold.
+  static const std::string k_failure_rows = multi_row_insert(k_insert_failures, 8, RowBatcher::k_rows, "");
+  static const std::string k_total_rows =
+      multi_row_insert(k_insert_totals, 3, RowBatcher::k_rows, k_totals_conflict);
+  RowBatcher failures(db, k_insert_failure, k_failure_rows.c_str(), 8);
+  RowBatcher failure_totals(db, k_insert_total, k_total_rows.c_str(), 3);
   for (size_t i = 0; i < reports.size(); ++i) {
     const TlsReport& report = *reports[i];
     static const std::string k_no_source;
@@ -282,27 +371,26 @@ std::vector<bool> ReportStore::add(const std::vector<const TlsReport*>& reports,
       p.reset();
       totals.clear();
       for (const auto& failure : policy.failures) {
-        totals[failure.result_type] += failure.failed_session_count;
-        auto f = db.query(
-            "INSERT INTO tlsrpt_failures (policy, result_type, sending_mta_ip, receiving_mx_hostname, "
-            "receiving_ip, failure_reason_code, additional_information, failed_sessions) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-        f->bind(1, policy_row).bind(2, failure.result_type).bind(3, failure.sending_mta_ip);
-        f->bind(4, failure.receiving_mx_hostname).bind(5, failure.receiving_ip);
-        f->bind(6, failure.failure_reason_code).bind(7, failure.additional_information);
-        f->bind(8, static_cast<int64_t>(failure.failed_session_count));
-        f->step();
+        auto& total = totals[failure.result_type];
+        total.first = &failure.result_type;
+        total.second += failure.failed_session_count;
+        failures.add({{nullptr, policy_row},
+                      {&failure.result_type, 0},
+                      {&failure.sending_mta_ip, 0},
+                      {&failure.receiving_mx_hostname, 0},
+                      {&failure.receiving_ip, 0},
+                      {&failure.failure_reason_code, 0},
+                      {&failure.additional_information, 0},
+                      {nullptr, static_cast<int64_t>(failure.failed_session_count)}});
       }
-      for (const auto& [type, sessions] : totals) {
-        auto t = db.query(
-            "INSERT INTO tlsrpt_failure_totals (policy, result_type, sessions) VALUES (?1, ?2, ?3) "
-            "ON CONFLICT (policy, result_type) DO UPDATE SET sessions = tlsrpt_failure_totals.sessions + "
-            "excluded.sessions");
-        t->bind(1, policy_row).bind(2, type).bind(3, static_cast<int64_t>(sessions));
-        t->step();
+      for (const auto& [type, total] : totals) {
+        failure_totals.add(
+            {{nullptr, policy_row}, {total.first, 0}, {nullptr, static_cast<int64_t>(total.second)}});
       }
     }
   }
+  failures.flush();
+  failure_totals.flush();
   txn.commit();
   return added;
 }
