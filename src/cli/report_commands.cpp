@@ -8,6 +8,7 @@
 #include "rollout/rollout.h"
 #include "state/report_store.h"
 #include "state/state.h"
+#include "util/fd.h"
 #include "util/parallel.h"
 #include "util/time.h"
 
@@ -23,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 namespace stsctl {
@@ -73,9 +75,71 @@ bool read_whole_file(const std::string& path, std::string* out, std::string* err
   return true;
 }
 
+/// One file to ingest: `name` inside the open directory `dir`, or `path`
+/// itself when dir < 0 (a file named on the command line).
+struct InputFile {
+  std::string path;  // for messages
+  int dir = -1;
+  std::string name;
+  bool regular = false;  // known from the directory listing
+};
+
+/// A read buffer per worker thread, only ever grown: no allocation, zeroing
+/// or page faults per file.
+struct ReadBuffer {
+  std::unique_ptr<char[]> data;
+  size_t capacity = 0;
+  void grow(size_t keep, size_t at_least) {
+    size_t size = std::max(at_least, capacity * 2);
+    std::unique_ptr<char[]> bigger(new char[size]);
+    std::copy(data.get(), data.get() + keep, bigger.get());
+    data = std::move(bigger);
+    capacity = size;
+  }
+};
+
+/// The bytes of `file`, in the thread's buffer. Relative to its directory's
+/// descriptor (no path walk per file) and without fstat: a short read of a
+/// regular file is its end (POSIX read()).
+bool read_input_file(const InputFile& file, std::string_view* bytes, std::string* error) {
+  thread_local ReadBuffer buffer;
+  if (buffer.capacity == 0) {
+    buffer.grow(0, 256 << 10);
+  }
+  Fd fd(file.dir >= 0 ? ::openat(file.dir, file.name.c_str(), O_RDONLY | O_CLOEXEC)
+                      : ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    *error = std::strerror(errno);
+    return false;
+  }
+  size_t have = 0;
+  while (true) {
+    if (have == buffer.capacity) {
+      buffer.grow(have, 0);
+    }
+    const size_t wanted = buffer.capacity - have;
+    ssize_t got = ::read(fd.get(), buffer.data.get() + have, wanted);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got < 0) {
+      *error = std::strerror(errno);
+      return false;
+    }
+    have += static_cast<size_t>(got);
+    if (got == 0 || (file.regular && static_cast<size_t>(got) < wanted)) {
+      break;
+    }
+  }
+  *bytes = std::string_view(buffer.data.get(), have);
+  return true;
+}
+
 /// Files to read for one PATH argument: the file itself; for a Maildir the
 /// messages in cur/ and new/; for another directory its regular files. Sorted.
-void expand_path(const std::string& path, std::vector<std::string>* files, std::vector<InputResult>* failed) {
+/// Directories stay open in `dirs` while their files are read.
+void expand_path(const std::string& path, std::vector<std::unique_ptr<Fd>>* dirs,
+                 std::vector<InputFile>* files, std::vector<InputResult>* failed) {
   std::error_code error;
   auto status = fs::status(path, error);
   if (error || !fs::exists(status)) {
@@ -83,35 +147,41 @@ void expand_path(const std::string& path, std::vector<std::string>* files, std::
     return;
   }
   if (!fs::is_directory(status)) {
-    files->push_back(path);
+    files->push_back({path, -1, "", fs::is_regular_file(status)});
     return;
   }
-  std::vector<std::string> dirs;
+  std::vector<std::string> folders;
   bool maildir = fs::is_directory(path + "/cur", error) || fs::is_directory(path + "/new", error);
   if (maildir) {
     for (const char* sub : {"/cur", "/new"}) {
       if (fs::is_directory(path + sub, error)) {
-        dirs.push_back(path + sub);
+        folders.push_back(path + sub);
       }
     }
   } else {
-    dirs.push_back(path);
+    folders.push_back(path);
   }
-  for (const auto& dir : dirs) {
+  for (const auto& dir : folders) {
     std::vector<std::string> found;
     for (const auto& entry : fs::directory_iterator(dir, error)) {
       std::string name = entry.path().filename().string();
       // Maildir writers keep partial messages in tmp/ and never start a name with '.'.
       if (!name.empty() && name[0] != '.' && entry.is_regular_file(error)) {
-        found.push_back(entry.path().string());
+        found.push_back(std::move(name));
       }
     }
     if (error) {
       failed->push_back({dir, {}, error.message()});
       continue;
     }
+    auto fd = std::make_unique<Fd>(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     std::sort(found.begin(), found.end());
-    files->insert(files->end(), found.begin(), found.end());
+    const std::string prefix = dir + (dir.back() == '/' ? "" : "/");
+    for (auto& name : found) {
+      // Without a descriptor (a race with rmdir) the full path is read, and fails.
+      files->push_back({prefix + name, fd->get(), fd->get() >= 0 ? std::move(name) : "", true});
+    }
+    dirs->push_back(std::move(fd));
   }
 }
 
@@ -181,6 +251,9 @@ void store_results(Context& context, ReportStore& store, const std::vector<Input
   for (size_t i = 0; i < added.size(); ++i) {
     ++outcome.reports;
     (added[i] ? outcome.added : outcome.duplicates) += 1;
+    if (!context.verbose()) {
+      continue;  // no line built per report unless it is shown
+    }
     context.log(std::string(added[i] ? "stored " : "already stored ") + reports[i]->organization_name + " " +
                 reports[i]->report_id + " from " + sources[i]);
   }
@@ -336,10 +409,11 @@ std::string report_state_path(Context& context) {
 
 int run_report_ingest(Context& context, const ReportIngestOptions& options) {
   std::string state_path = report_state_path(context);
-  std::vector<std::string> files;
+  std::vector<std::unique_ptr<Fd>> dirs;
+  std::vector<InputFile> files;
   std::vector<InputResult> results;
   for (const auto& path : options.paths) {
-    expand_path(path, &files, &results);
+    expand_path(path, &dirs, &files, &results);
   }
   // Files are read and parsed on the workers while this thread stores the
   // earlier ones, all in one transaction.
@@ -348,9 +422,9 @@ int run_report_ingest(Context& context, const ReportIngestOptions& options) {
     std::vector<InputResult> out;
     for (size_t i = batch * batch_size; i < std::min(files.size(), (batch + 1) * batch_size); ++i) {
       InputResult result;
-      result.path = files[i];
-      std::string bytes;
-      if (!read_whole_file(files[i], &bytes, &result.error)) {
+      result.path = files[i].path;
+      std::string_view bytes;
+      if (!read_input_file(files[i], &bytes, &result.error)) {
         result.error = "failed to read (" + result.error + ")";
       } else {
         result.found = extract_reports(bytes);

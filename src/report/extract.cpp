@@ -162,15 +162,17 @@ std::vector<ExtractedReport> parse_mail(std::string_view bytes, bool mbox) {
 
 ParsedReport parse_report_bytes(std::string_view bytes) {
   if (is_gzip(bytes)) {
-    std::string json;
+    // One buffer per thread: ingest decompresses thousands of reports.
+    thread_local std::string json;
+    size_t size = 0;
     try {
-      json = gunzip(bytes);
+      size = gunzip_into(bytes, json);
     } catch (const std::runtime_error& error) {
       ParsedReport failed;
       failed.error = error.what();
       return failed;
     }
-    return parse_report_json(json);
+    return parse_report_json(std::string_view(json.data(), size));
   }
   return parse_report_json(bytes);
 }

@@ -64,6 +64,10 @@ constexpr size_t k_max_report_bytes = 64u << 20;
 /// "corrupt gzip data (...)", "more than N bytes once decompressed").
 std::string gunzip(std::string_view bytes, size_t max_output = k_max_report_bytes);
 
+/// gunzip into `out` (reused across calls: only ever grown); returns how many
+/// of its bytes are the decompressed data.
+size_t gunzip_into(std::string_view bytes, std::string& out, size_t max_output = k_max_report_bytes);
+
 /// A policy-string (or a published policy's text) reduced to compare equal
 /// however a sender split, ordered or spaced its lines: trimmed, lower-case
 /// keys, sorted, joined by "\n".

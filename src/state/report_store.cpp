@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <deque>
+#include <initializer_list>
 #include <map>
+#include <string_view>
 
 namespace stsctl {
 
@@ -107,12 +110,15 @@ CREATE TABLE IF NOT EXISTS tlsrpt_failures (
 );
 )sql";
 
-std::string join_lines(const std::vector<std::string>& lines) {
-  std::string out;
+/// `lines` joined by "\n" into `out` (reused: no allocation per row).
+void join_lines(const std::vector<std::string>& lines, std::string& out) {
+  out.clear();
   for (const auto& line : lines) {
-    out += (out.empty() ? "" : "\n") + line;
+    if (&line != &lines.front()) {
+      out += '\n';
+    }
+    out += line;
   }
-  return out;
 }
 
 }  // namespace
@@ -186,22 +192,254 @@ void ReportStore::Batch::commit() {
   m_done = true;
 }
 
-std::vector<bool> ReportStore::add(const std::vector<const TlsReport*>& reports,
-                                   const std::vector<std::string>& sources, int64_t now_unix) {
-  m_impl->require_writable();
-  SqlDb& db = *m_impl->db;
+namespace {
+
+const char* const k_insert_failures =
+    "INSERT INTO tlsrpt_failures (policy, result_type, sending_mta_ip, receiving_mx_hostname, receiving_ip, "
+    "failure_reason_code, additional_information, failed_sessions) VALUES";
+const char* const k_insert_totals =
+    "INSERT INTO tlsrpt_failure_totals (policy, result_type, sessions) VALUES";
+const char* const k_totals_conflict =
+    " ON CONFLICT (policy, result_type) DO UPDATE SET sessions = tlsrpt_failure_totals.sessions + "
+    "excluded.sessions";
+
+/// "INSERT ... VALUES (?1, ..., ?C), (?C+1, ...), ..." for `rows` rows.
+std::string multi_row_insert(const char* head, int columns, int rows, const char* tail) {
+  std::string sql = head;
+  for (int row = 0; row < rows; ++row) {
+    sql += row == 0 ? " (" : ", (";
+    for (int column = 1; column <= columns; ++column) {
+      sql += (column == 1 ? "?" : ", ?") + std::to_string(row * columns + column);
+    }
+    sql += ")";
+  }
+  return sql + tail;
+}
+
+/// The statements storing one row and k_rows rows. Built once per process
+/// (static): their addresses key the statement cache.
+struct InsertSql {
+  std::string one_row;
+  std::string many_rows;
+};
+InsertSql insert_sql(const char* head, int columns, int rows, const char* tail) {
+  return {multi_row_insert(head, columns, 1, tail), multi_row_insert(head, columns, rows, tail)};
+}
+
+/// One bound value: text (kept alive by the caller until flush) or a number.
+struct Cell {
+  const std::string* text = nullptr;
+  int64_t number = 0;
+};
+
+/// Rows of one table stored k_rows per statement, all at flush(): in SQLite
+/// a statement per row costs more than its values (step, reset, halt, a lock
+/// per call).
+class RowBatcher {
+ public:
+  static constexpr int k_rows = 16;
+  RowBatcher(SqlDb& db, const InsertSql& sql, int columns)
+      : m_db(db),
+        m_one_row(sql.one_row.c_str()),
+        m_many_rows(sql.many_rows.c_str()),
+        m_columns(static_cast<size_t>(columns)) {}
+  void add(std::initializer_list<Cell> row) { m_cells.insert(m_cells.end(), row.begin(), row.end()); }
+  /// Stores every row added; returns the rows changed.
+  int64_t flush() {
+    int64_t changed = 0;
+    const size_t full = k_rows * m_columns;
+    size_t at = 0;
+    for (; at + full <= m_cells.size(); at += full) {
+      changed += run(m_many_rows, at, full);
+    }
+    for (; at < m_cells.size(); at += m_columns) {
+      changed += run(m_one_row, at, m_columns);
+    }
+    m_cells.clear();
+    return changed;
+  }
+
+ private:
+  int64_t run(const char* sql, size_t from, size_t count) {
+    auto q = m_db.query(sql);
+    for (size_t i = 0; i < count; ++i) {
+      const Cell& cell = m_cells[from + i];
+      const int index = static_cast<int>(i) + 1;
+      if (cell.text != nullptr) {
+        q->bind(index, *cell.text);
+      } else {
+        q->bind(index, cell.number);
+      }
+    }
+    q->step();
+    return q->changes();
+  }
+  SqlDb& m_db;
+  const char* m_one_row;
+  const char* m_many_rows;
+  size_t m_columns;
+  std::vector<Cell> m_cells;
+};
+
+/// The highest row id of `table` in SQLite (0 when empty): a seek to the
+/// last row of the rowid b-tree.
+int64_t max_row_id(SqlDb& db, const char* sql) {
+  auto q = db.query(sql);
+  return q->step() ? q->integer(0) : 0;
+}
+
+const char* const k_insert_reports =
+    "INSERT INTO tlsrpt_reports (id, organization, report_id, start_time, end_time, contact, source, "
+    "ingested_at) VALUES";
+const char* const k_report_conflict = " ON CONFLICT (organization, report_id) DO NOTHING";
+const char* const k_insert_policies =
+    "INSERT INTO tlsrpt_policies (id, report, domain, policy_type, policy_string, policy_norm, mx_hosts, "
+    "successful, failed, start_time, end_time) VALUES";
+
+/// The failure-details rows of one stored policy, and its totals by
+/// result-type.
+class FailureRows {
+ public:
+  explicit FailureRows(SqlDb& db) : m_failures(db, failures_sql(), 8), m_totals(db, totals_sql(), 3) {}
+  /// References into `policy`: keep it until flush().
+  void add(const PolicyResult& policy, int64_t policy_row) {
+    m_by_type.clear();
+    for (const auto& failure : policy.failures) {
+      auto& total = m_by_type[failure.result_type];
+      total.first = &failure.result_type;
+      total.second += failure.failed_session_count;
+      m_failures.add({{nullptr, policy_row},
+                      {&failure.result_type, 0},
+                      {&failure.sending_mta_ip, 0},
+                      {&failure.receiving_mx_hostname, 0},
+                      {&failure.receiving_ip, 0},
+                      {&failure.failure_reason_code, 0},
+                      {&failure.additional_information, 0},
+                      {nullptr, static_cast<int64_t>(failure.failed_session_count)}});
+    }
+    for (const auto& [type, total] : m_by_type) {
+      m_totals.add({{nullptr, policy_row}, {total.first, 0}, {nullptr, static_cast<int64_t>(total.second)}});
+    }
+  }
+  void flush() {
+    m_failures.flush();
+    m_totals.flush();
+  }
+
+ private:
+  // Built once per process: their addresses key the statement cache.
+  static const InsertSql& failures_sql() {
+    static const InsertSql sql = insert_sql(k_insert_failures, 8, RowBatcher::k_rows, "");
+    return sql;
+  }
+  static const InsertSql& totals_sql() {
+    static const InsertSql sql = insert_sql(k_insert_totals, 3, RowBatcher::k_rows, k_totals_conflict);
+    return sql;
+  }
+  RowBatcher m_failures;
+  RowBatcher m_totals;
+  // Per result-type: one of its names (kept by the report) and the sum.
+  std::map<std::string_view, std::pair<const std::string*, uint64_t>> m_by_type;
+};
+
+/// The policy text as stored: normalised by the parser (on ingest's
+/// workers) when it came from JSON.
+std::string stored_norm(const PolicyResult& policy) {
+  return policy.policy_string.empty() || !policy.policy_norm.empty()
+             ? policy.policy_norm
+             : normalise_policy_text(policy.policy_string);
+}
+
+/// SQLite: row ids given here rather than read back with RETURNING, which
+/// SQLite implements with a temporary b-tree per statement (most of an
+/// ingest's time), and rows stored 16 per statement. Safe: the write
+/// transaction excludes other writers, and max + 1 is the id SQLite would
+/// choose itself.
+std::vector<bool> add_sqlite(SqlDb& db, const std::vector<const TlsReport*>& reports,
+                             const std::vector<std::string>& sources, int64_t now_unix) {
+  static const std::string k_no_source;
+  static const InsertSql k_report_sql =
+      insert_sql(k_insert_reports, 8, RowBatcher::k_rows, k_report_conflict);
+  static const InsertSql k_policy_sql = insert_sql(k_insert_policies, 11, RowBatcher::k_rows, "");
+  const int64_t first_report = max_row_id(db, "SELECT MAX(id) FROM tlsrpt_reports") + 1;
+  int64_t next_policy = max_row_id(db, "SELECT MAX(id) FROM tlsrpt_policies") + 1;
+  RowBatcher report_rows(db, k_report_sql, 8);
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const TlsReport& report = *reports[i];
+    report_rows.add({{nullptr, first_report + static_cast<int64_t>(i)},
+                     {&report.organization_name, 0},
+                     {&report.report_id, 0},
+                     {nullptr, report.start},
+                     {nullptr, report.end},
+                     {&report.contact_info, 0},
+                     {i < sources.size() ? &sources[i] : &k_no_source, 0},
+                     {nullptr, now_unix}});
+  }
+  std::vector<bool> added(reports.size(), true);
+  if (report_rows.flush() != static_cast<int64_t>(reports.size())) {
+    // Some were stored before (or twice in this call): new are those that
+    // got the id given here.
+    for (size_t i = 0; i < reports.size(); ++i) {
+      auto q = db.query("SELECT id FROM tlsrpt_reports WHERE organization = ?1 AND report_id = ?2");
+      q->bind(1, reports[i]->organization_name).bind(2, reports[i]->report_id);
+      added[i] = q->step() && q->integer(0) == first_report + static_cast<int64_t>(i);
+    }
+  }
+  std::deque<std::string> texts;  // joined lists, bound by address until flush
+  RowBatcher policy_rows(db, k_policy_sql, 11);
+  FailureRows failure_rows(db);
+  for (size_t i = 0; i < reports.size(); ++i) {
+    if (!added[i]) {
+      continue;
+    }
+    const TlsReport& report = *reports[i];
+    for (const auto& policy : report.policies) {
+      const int64_t policy_row = next_policy++;
+      const std::string& policy_string = texts.emplace_back();
+      join_lines(policy.policy_string, texts.back());
+      const std::string& norm = policy.policy_string.empty() || !policy.policy_norm.empty()
+                                    ? policy.policy_norm
+                                    : texts.emplace_back(stored_norm(policy));
+      const std::string& mx_hosts = texts.emplace_back();
+      join_lines(policy.mx_hosts, texts.back());
+      policy_rows.add({{nullptr, policy_row},
+                       {nullptr, first_report + static_cast<int64_t>(i)},
+                       {&policy.policy_domain, 0},
+                       {&policy.policy_type, 0},
+                       {&policy_string, 0},
+                       {&norm, 0},
+                       {&mx_hosts, 0},
+                       {nullptr, static_cast<int64_t>(policy.successful_sessions)},
+                       {nullptr, static_cast<int64_t>(policy.failed_sessions)},
+                       {nullptr, report.start},
+                       {nullptr, report.end}});
+      failure_rows.add(policy, policy_row);
+    }
+  }
+  policy_rows.flush();  // before the rows that refer to them
+  failure_rows.flush();
+  return added;
+}
+
+/// PostgreSQL: row ids from the identity columns (RETURNING).
+std::vector<bool> add_postgres(SqlDb& db, const std::vector<const TlsReport*>& reports,
+                               const std::vector<std::string>& sources, int64_t now_unix) {
+  static const std::string k_no_source;
   std::vector<bool> added;
   added.reserve(reports.size());
-  WriteTxn txn(db);  // joins the open Batch
+  std::string joined;
+  FailureRows failure_rows(db);
   for (size_t i = 0; i < reports.size(); ++i) {
     const TlsReport& report = *reports[i];
     auto r = db.query(
         "INSERT INTO tlsrpt_reports (organization, report_id, start_time, end_time, contact, source, "
         "ingested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (organization, report_id) DO NOTHING "
         "RETURNING id");
-    static const std::string k_no_source;
-    r->bind(1, report.organization_name).bind(2, report.report_id).bind(3, report.start).bind(4, report.end);
-    r->bind(5, report.contact_info).bind(6, i < sources.size() ? sources[i] : k_no_source).bind(7, now_unix);
+    r->bind(1, report.organization_name).bind(2, report.report_id).bind(3, report.start);
+    r->bind(4, report.end)
+        .bind(5, report.contact_info)
+        .bind(6, i < sources.size() ? sources[i] : k_no_source);
+    r->bind(7, now_unix);
     if (!r->step()) {
       added.push_back(false);  // stored before
       continue;
@@ -215,43 +453,32 @@ std::vector<bool> ReportStore::add(const std::vector<const TlsReport*>& reports,
           "successful, failed, start_time, end_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
           "RETURNING id");
       p->bind(1, report_row).bind(2, policy.policy_domain).bind(3, policy.policy_type);
-      p->bind(4, join_lines(policy.policy_string));
-      // Normalised by the parser (on ingest's workers) when it came from JSON.
-      p->bind(5, policy.policy_string.empty() || !policy.policy_norm.empty()
-                     ? policy.policy_norm
-                     : normalise_policy_text(policy.policy_string));
-      p->bind(6, join_lines(policy.mx_hosts));
+      join_lines(policy.policy_string, joined);
+      p->bind(4, joined).bind(5, stored_norm(policy));
+      join_lines(policy.mx_hosts, joined);
+      p->bind(6, joined);
       p->bind(7, static_cast<int64_t>(policy.successful_sessions));
       p->bind(8, static_cast<int64_t>(policy.failed_sessions));
       p->bind(9, report.start).bind(10, report.end);
       if (!p->step()) {
         db.fail("store a report in", "no row id returned");
       }
-      const int64_t policy_row = p->integer(0);
-      p.reset();
-      std::map<std::string, uint64_t> totals;
-      for (const auto& failure : policy.failures) {
-        totals[failure.result_type] += failure.failed_session_count;
-        auto f = db.query(
-            "INSERT INTO tlsrpt_failures (policy, result_type, sending_mta_ip, receiving_mx_hostname, "
-            "receiving_ip, failure_reason_code, additional_information, failed_sessions) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-        f->bind(1, policy_row).bind(2, failure.result_type).bind(3, failure.sending_mta_ip);
-        f->bind(4, failure.receiving_mx_hostname).bind(5, failure.receiving_ip);
-        f->bind(6, failure.failure_reason_code).bind(7, failure.additional_information);
-        f->bind(8, static_cast<int64_t>(failure.failed_session_count));
-        f->step();
-      }
-      for (const auto& [type, sessions] : totals) {
-        auto t = db.query(
-            "INSERT INTO tlsrpt_failure_totals (policy, result_type, sessions) VALUES (?1, ?2, ?3) "
-            "ON CONFLICT (policy, result_type) DO UPDATE SET sessions = tlsrpt_failure_totals.sessions + "
-            "excluded.sessions");
-        t->bind(1, policy_row).bind(2, type).bind(3, static_cast<int64_t>(sessions));
-        t->step();
-      }
+      failure_rows.add(policy, p->integer(0));
     }
   }
+  failure_rows.flush();
+  return added;
+}
+
+}  // namespace
+
+std::vector<bool> ReportStore::add(const std::vector<const TlsReport*>& reports,
+                                   const std::vector<std::string>& sources, int64_t now_unix) {
+  m_impl->require_writable();
+  SqlDb& db = *m_impl->db;
+  WriteTxn txn(db);  // joins the open Batch
+  std::vector<bool> added = m_impl->postgres() ? add_postgres(db, reports, sources, now_unix)
+                                               : add_sqlite(db, reports, sources, now_unix);
   txn.commit();
   return added;
 }
