@@ -5,6 +5,7 @@
 #include "powerdns/powerdns_provider.h"
 #include "records/desired.h"
 #include "support/pdns_server.h"
+#include "support/records_fixture.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 using namespace stsctl;
 using stsctl::test::PdnsRecord;
 using stsctl::test::PdnsServer;
+using stsctl::test::rrset;
 
 namespace {
 
@@ -26,16 +28,6 @@ namespace {
 PdnsServer& server() {
   static PdnsServer instance;
   return instance;
-}
-
-RRset rrset(const std::string& owner, RRType type, std::vector<std::string> values, uint32_t ttl = 3600) {
-  RRset set;
-  set.owner = owner;
-  set.type = type;
-  set.ttl = ttl;
-  set.values = std::move(values);
-  set.normalize();
-  return set;
 }
 
 std::vector<RRset> sorted(std::vector<RRset> sets) {
