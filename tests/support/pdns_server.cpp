@@ -219,8 +219,8 @@ std::vector<std::string> PdnsServer::query(const std::string& name, const std::s
 PdnsUpdateServer::PdnsUpdateServer(const std::vector<ZoneSpec>& zones)
     : m_server("dnsupdate=yes\nallow-dnsupdate-from=127.0.0.0/8\n") {
   const std::string config_dir = "--config-dir=" + m_server.dir();
-  write_file(m_server.dir() + "/update.key", make_tsig_key(m_key_name, &m_key_secret));
-  make_tsig_key(m_other_key_name, &m_other_key_secret);
+  m_port = m_server.dns_port();
+  make_keys(m_server.dir());
   auto pdnsutil = [&](const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"pdnsutil", config_dir};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -229,13 +229,13 @@ PdnsUpdateServer::PdnsUpdateServer(const std::vector<ZoneSpec>& zones)
       throw std::runtime_error("pdnsutil " + args.front() + " failed: " + result.out + result.err);
     }
   };
-  pdnsutil({"import-tsig-key", m_key_name, "hmac-sha256", m_key_secret});
-  pdnsutil({"import-tsig-key", m_other_key_name, "hmac-sha256", m_other_key_secret});
+  pdnsutil({"import-tsig-key", key_name(), key_algorithm(), key_secret()});
+  pdnsutil({"import-tsig-key", other_key_name(), key_algorithm(), other_key_secret()});
   for (const auto& zone : zones) {
     const std::string file = m_server.dir() + "/" + zone.name + ".zone";
     write_file(file, zone_file_text(zone));
     pdnsutil({"load-zone", zone.name, file});
-    pdnsutil({"set-meta", zone.name, "TSIG-ALLOW-DNSUPDATE", m_key_name});
+    pdnsutil({"set-meta", zone.name, "TSIG-ALLOW-DNSUPDATE", key_name()});
   }
 }
 
