@@ -56,14 +56,6 @@ std::unique_ptr<Provider> make_provider(const ProviderConfig& config, const Prov
   return backend->make(config, scrubbed);
 }
 
-std::vector<std::string> provider_types() {
-  std::vector<std::string> types;
-  for (const ProviderBackend& backend : backends()) {
-    types.push_back(backend.config.type);
-  }
-  return types;
-}
-
 ConfigKey provider_timeout_row() {
   return {"providers.P.timeout", "number", "10", "seconds, above 0 and up to 3600", "Time per request."};
 }
