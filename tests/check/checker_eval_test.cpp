@@ -294,8 +294,8 @@ TEST_CASE("evaluate: the addresses used are named") {
   f = find(evaluate_domain(target(), o, {}), "policy.fetch", CheckStatus::Fail);
   REQUIRE(f);
   CHECK(f->message ==
-        "failed to fetch https://mta-sts.example.test/.well-known/mta-sts.txt (failed to fetch "
-        "'https://mta-sts.example.test/.well-known/mta-sts.txt' (Couldn't connect)) at 192.0.2.40:443");
+        "failed to fetch 'https://mta-sts.example.test/.well-known/mta-sts.txt' (Couldn't connect) at "
+        "192.0.2.40:443");
 
   o = good_observation();
   o.smtp_checked = true;

@@ -884,3 +884,29 @@ TEST_CASE("search read: a record PowerDNS cannot format elsewhere in the zone do
   REQUIRE(results[0].snapshot.owned.size() == 1);
   CHECK(results[0].snapshot.owned[0].values == std::vector<std::string>{"v=STSv1; id=9"});
 }
+
+TEST_CASE("the test PowerDNS says what failed and what to do", "[powerdns][support][errors]") {
+  const std::string zone = PdnsServer::unique_zone("twice");
+  server().create_zone(zone);
+  try {
+    server().create_zone(zone);
+    FAIL("a second create_zone of " << zone << " succeeded");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()) == "failed to create zone '" + zone +
+                                       "' on the test PowerDNS (HTTP 409: {\"error\": \"Domain '" + zone +
+                                       ".' already exists\"}): use a zone name not yet created, e.g. from "
+                                       "PdnsServer::unique_zone()");
+  }
+  try {
+    PdnsServer broken("no-such-setting=1\n");
+    FAIL("pdns_server started with an unknown setting");
+  } catch (const std::runtime_error& e) {
+    const std::string message = e.what();
+    CHECK_THAT(message,
+               Catch::StartsWith("failed to start pdns_server on 127.0.0.1 (it exited before its API "
+                                 "answered, 3 attempts): check that pdns-server and "
+                                 "pdns-backend-sqlite3 are installed (scripts/install-deps); the end "
+                                 "of its log:\n"));
+    CHECK_THAT(message, Catch::Contains("no-such-setting"));
+  }
+}
