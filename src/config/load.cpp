@@ -74,7 +74,8 @@ LoadResult Loader::run(const yaml::Node& root, const std::string& state_override
 
 // state: a SQLite file path (relative to the config), or a postgresql:// URL
 // kept as written. The URL is checked here so validate reports it with its
-// position; its messages never quote it (a pasted password must not show).
+// position; its messages never quote it whole (a pasted password must not
+// show).
 void Loader::read_state(const Entry& entry, Config* config) {
   const std::string scheme = entry.value.IsScalar() ? url_scheme(entry.value.Scalar()) : "";
   if (scheme.empty()) {

@@ -4,7 +4,8 @@ namespace stsctl::test {
 
 std::vector<std::string> plan_changes(const std::string& plan_json) {
   std::vector<std::string> changes;
-  for (const auto& zone : nlohmann::json::parse(plan_json).at("zones")) {
+  const nlohmann::json plan = nlohmann::json::parse(plan_json);
+  for (const auto& zone : plan.at("zones")) {
     for (const auto& change : zone.at("changes")) {
       changes.push_back(change.at("action").get<std::string>() + " " + change.at("name").get<std::string>() +
                         " " + change.at("type").get<std::string>());
@@ -15,7 +16,8 @@ std::vector<std::string> plan_changes(const std::string& plan_json) {
 
 std::vector<std::string> plan_id_bumps(const std::string& plan_json) {
   std::vector<std::string> bumps;
-  for (const auto& bump : nlohmann::json::parse(plan_json).at("id_bumps")) {
+  const nlohmann::json plan = nlohmann::json::parse(plan_json);
+  for (const auto& bump : plan.at("id_bumps")) {
     const auto& from = bump.at("from");
     bumps.push_back(bump.at("domain").get<std::string>() + " " +
                     (from.is_string() ? from.get<std::string>() : from.dump()) + " -> " +
@@ -26,7 +28,8 @@ std::vector<std::string> plan_id_bumps(const std::string& plan_json) {
 
 std::map<std::string, nlohmann::json> status_rows(const std::string& status_json) {
   std::map<std::string, nlohmann::json> rows;
-  for (const auto& row : nlohmann::json::parse(status_json)) {
+  const nlohmann::json status = nlohmann::json::parse(status_json);
+  for (const auto& row : status) {
     rows[row.at("domain").get<std::string>()] = row;
   }
   return rows;
