@@ -129,7 +129,4 @@ using ProviderLog = std::function<void(const std::string& line)>;
 /// here; throws ProviderError (Kind::Other) when one is missing.
 std::unique_ptr<Provider> make_provider(const ProviderConfig& config, const ProviderLog& log = {});
 
-/// The types the registry knows ("powerdns", "rfc2136").
-std::vector<std::string> provider_types();
-
 }  // namespace stsctl

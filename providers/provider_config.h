@@ -31,7 +31,10 @@ const Settings& settings_of(const ProviderConfig& config) {
   const auto* settings = dynamic_cast<const Settings*>(config.settings.get());
   if (settings == nullptr) {
     throw ProviderError(ProviderError::Kind::Other,
-                        "provider '" + config.name + "': no settings for type '" + config.type + "'");
+                        "provider '" + config.name + "': failed to read the settings of type '" +
+                            config.type +
+                            "' (they are another backend's): build the config with provider_config() and the "
+                            "settings of that type");
   }
   return *settings;
 }

@@ -45,8 +45,15 @@ const std::vector<BackendConfigSchema>& backend_config_schemas() {
 std::unique_ptr<Provider> make_provider(const ProviderConfig& config, const ProviderLog& log) {
   const ProviderBackend* backend = find_backend(config.type);
   if (backend == nullptr) {
-    throw ProviderError(ProviderError::Kind::Other, "provider '" + config.name + "': type '" + config.type +
-                                                        "' is not built into this stsctl");
+    std::string built_in;
+    for (const ProviderBackend& known : backends()) {
+      built_in += (built_in.empty() ? "" : ", ") + known.config.type;
+    }
+    throw ProviderError(
+        ProviderError::Kind::Other,
+        "provider '" + config.name + "': failed to make a provider of type '" + config.type +
+            "' (not built into this stsctl; built in: " + (built_in.empty() ? "none" : built_in) +
+            "): use a built-in type, or a stsctl built with that backend");
   }
   // Log lines may quote what a server sent: scrubbed on the way out.
   ProviderLog scrubbed;
@@ -54,14 +61,6 @@ std::unique_ptr<Provider> make_provider(const ProviderConfig& config, const Prov
     scrubbed = [log](const std::string& line) { log(scrub(line)); };
   }
   return backend->make(config, scrubbed);
-}
-
-std::vector<std::string> provider_types() {
-  std::vector<std::string> types;
-  for (const ProviderBackend& backend : backends()) {
-    types.push_back(backend.config.type);
-  }
-  return types;
 }
 
 ConfigKey provider_timeout_row() {

@@ -228,10 +228,8 @@ void check_policy(const CheckTarget& target, const DomainObservation& o,
       c.fail("policy.fetch", "fetching " + f.url + " timed out",
              "check that " + host + " answers on port 443");
     } else {
-      c.fail(
-          "policy.fetch",
-          "failed to fetch " + f.url + " (" + f.error + ")" + (f.address.empty() ? "" : " at " + f.address),
-          "check that " + host + " resolves and serves HTTPS on port 443");
+      c.fail("policy.fetch", f.error + (f.address.empty() ? "" : " at " + f.address),
+             "check that " + host + " resolves and serves HTTPS on port 443");
     }
     return;
   }

@@ -3,6 +3,7 @@
 #include "util/handles.h"
 #include "util/parallel.h"
 
+#include "config/values.h"
 #include "dns/name.h"
 
 #include <arpa/inet.h>
@@ -29,23 +30,6 @@ struct Target {
   std::string host;
   std::string port;
 };
-
-// "addr:port", "[v6]:port" or "addr" (then default_port).
-Target split_host_port(const std::string& text, int default_port) {
-  if (!text.empty() && text.front() == '[') {
-    size_t close = text.find(']');
-    std::string host = text.substr(1, close == std::string::npos ? std::string::npos : close - 1);
-    if (close != std::string::npos && close + 1 < text.size() && text[close + 1] == ':') {
-      return {host, text.substr(close + 2)};
-    }
-    return {host, std::to_string(default_port)};
-  }
-  size_t colon = text.rfind(':');
-  if (colon != std::string::npos && text.find(':') == colon) {
-    return {text.substr(0, colon), text.substr(colon + 1)};
-  }
-  return {text, std::to_string(default_port)};
-}
 
 std::string openssl_errors() {
   std::string out;
@@ -239,7 +223,13 @@ SmtpResult probe_smtp(const std::string& host_in, const SmtpOptions& options, co
     mapped = options.connect_to.find(":" + port);  // any host, as in curl --connect-to
   }
   if (mapped != options.connect_to.end()) {
-    targets.push_back(split_host_port(mapped->second, options.port));
+    HostPort address;
+    if (auto problem = parse_host_port(mapped->second, static_cast<uint16_t>(options.port), &address)) {
+      result.error = "failed to parse connect_to '" + mapped->second + "' for '" + host + "' (" + *problem +
+                     "); write it as addr:port, like 127.0.0.1:2525 or [::1]:2525";
+      return result;
+    }
+    targets.push_back({address.host, std::to_string(address.port)});
   } else if (!addresses.empty()) {
     for (const auto& address : addresses) {
       targets.push_back({address, port});

@@ -234,6 +234,7 @@ int run_promote(Context& context, const PromoteOptions& options) {
 
   DeployRequest request = request_for(config, options.force);
   LiveGates gates;
+  std::unique_ptr<ReportStore> reports;  // rollout.gates.tlsrpt: one connection for the whole run
   std::vector<Blocked> gate_failures;
   for (const auto& candidate : scan.due) {
     const RolloutStage& stage = config.stages[static_cast<size_t>(candidate.to_stage)];
@@ -243,8 +244,11 @@ int run_promote(Context& context, const PromoteOptions& options) {
     if (stage.mode == PolicyMode::Enforce) {
       const DomainState known = *run.state->domain(candidate.domain);
       std::string failure = gates.check(config, known);
-      if (failure.empty()) {
-        failure = tlsrpt_gate(config, *run.state, known, now);  // rollout.gates.tlsrpt
+      if (failure.empty() && config.gates.tlsrpt) {
+        if (!reports) {
+          reports = std::make_unique<ReportStore>(config.state_path, false);
+        }
+        failure = tlsrpt_gate(config, *reports, *run.state, known, now);
       }
       if (!failure.empty()) {
         std::cout << candidate.domain << ": stays (gate: " << failure << ")\n";

@@ -357,19 +357,18 @@ std::optional<int> ReportCommands::run(Context& context) {
   return std::nullopt;
 }
 
-std::string tlsrpt_gate(const Config& config, const StateStore& state, const DomainState& known,
-                        int64_t now) {
+std::string tlsrpt_gate(const Config& config, const ReportStore& reports, const StateStore& state,
+                        const DomainState& known, int64_t now) {
   if (!config.gates.tlsrpt) {
     return "";
   }
-  ReportStore store(config.state_path, false);
   std::vector<ReportSummary> parts;
   for (const auto& name : domain_and_aliases(config, known.domain)) {
     ReportQuery query;
     query.domain = name;
     query.from = known.stage_since;
     query.to = now;
-    std::vector<ReportSummary> found = store.summarise(query);
+    std::vector<ReportSummary> found = reports.summarise(query);
     parts.insert(parts.end(), found.begin(), found.end());
   }
   ReportSummary summary = merge_summaries(known.domain, parts);

@@ -4,6 +4,7 @@
 
 #include "cli/context.h"
 #include "report/summary.h"
+#include "state/report_store.h"
 #include "state/state.h"
 
 #include <CLI/CLI.hpp>
@@ -61,8 +62,10 @@ void add_report_commands(CLI::App& app, ReportCommands& commands);
 /// date range lies within its current stage, against the policy it
 /// publishes now (the last history row). Reports of its alias domains
 /// (alias_of) count too: they serve the same policy. "" when the gate
-/// passes or is off.
-std::string tlsrpt_gate(const Config& config, const StateStore& state, const DomainState& known, int64_t now);
+/// passes or is off. `reports` is the run's one report store (opened on
+/// config.state_path for reading), shared by every domain of a promote.
+std::string tlsrpt_gate(const Config& config, const ReportStore& reports, const StateStore& state,
+                        const DomainState& known, int64_t now);
 
 /// Per policy domain, the reports of the 7 days before `now` (status); an
 /// alias domain's reports are counted under the domain it is an alias of.

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "config/loader.h"
+#include "config/values.h"
 
 namespace stsctl::config_reader {
 
@@ -60,12 +61,7 @@ LoadResult Loader::run(const yaml::Node& root, const std::string& state_override
     read_publish(*entry, &config);
   }
   if (const Entry* entry = view->find("state")) {
-    // A postgresql:// URL is kept as written (checked when it is opened).
-    if (entry->value.IsScalar() && is_database_url(entry->value.Scalar())) {
-      config.state_path = entry->value.Scalar();
-    } else if (auto path = read_path(*entry)) {
-      config.state_path = *path;
-    }
+    read_state(*entry, &config);
   }
   if (!state_override.empty()) {
     config.state_path = is_database_url(state_override)
@@ -74,6 +70,32 @@ LoadResult Loader::run(const yaml::Node& root, const std::string& state_override
   }
   result.diagnostics = take_diagnostics(&result.more_diagnostics);
   return result;
+}
+
+// state: a SQLite file path (relative to the config), or a postgresql:// URL
+// kept as written. The URL is checked here so validate reports it with its
+// position; its messages never quote it whole (a pasted password must not
+// show).
+void Loader::read_state(const Entry& entry, Config* config) {
+  const std::string scheme = entry.value.IsScalar() ? url_scheme(entry.value.Scalar()) : "";
+  if (scheme.empty()) {
+    if (auto path = read_path(entry)) {
+      config->state_path = *path;
+    }
+    return;
+  }
+  const std::string& url = entry.value.Scalar();
+  if (!is_database_url(url)) {
+    error(value_mark(entry), entry.path,
+          "'" + scheme + "://' is not a state backend: expected a SQLite file path or a postgresql:// URL");
+    return;
+  }
+  std::string problem;
+  if (!parse_postgres_url(url, &problem)) {
+    error(value_mark(entry), entry.path, "the PostgreSQL URL is not usable: " + problem);
+    return;
+  }
+  config->state_path = url;
 }
 
 }  // namespace stsctl::config_reader

@@ -58,6 +58,7 @@ class Loader : public YamlReader {
   void read_rollout(const Entry& entry, Config* config);
   void read_gates(const Entry& entry, RolloutGates* gates);
   void read_tlsrpt_gate(const Entry& entry, RolloutGates* gates);
+  void read_state(const Entry& entry, Config* config);
   void read_publish(const Entry& entry, Config* config);
   void read_propagation(const Entry& entry, PublishConfig* publish);
 

@@ -19,6 +19,7 @@ const char* const k_caa_allowed = "list of {tag, value, flags}";
 const char* const k_id_formats = "timestamp (UTC YYYYMMDDhhmmss), serial (YYYYMMDDnn), hash";
 
 std::vector<ConfigKey> build() {
+  // The types built in, from the backends' own schemas (the core names none).
   std::vector<std::string> provider_types;
   for (const auto& schema : backend_config_schemas()) {
     provider_types.push_back(schema.type);

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "config/config.h"  // is_database_url
 #include "dns/name.h"
 
 namespace stsctl {
@@ -316,6 +317,98 @@ std::optional<std::string> parse_host_port(const std::string& text, uint16_t def
   }
   out->host = name;
   return std::nullopt;
+}
+
+std::optional<PostgresUrl> parse_postgres_url(const std::string& url, std::string* error) {
+  const std::string k_allowed =
+      "; give it in password_file=/absolute/path, in a ~/.pgpass or PGPASSFILE file, or in PGPASSWORD";
+  if (!is_database_url(url)) {
+    *error = "expected a postgresql://user@host:port/database URL";
+    return std::nullopt;
+  }
+  const size_t authority = url.find("://") + 3;
+  const size_t authority_end = url.find_first_of("/?", authority);
+  const std::string userinfo_host = url.substr(authority, authority_end - authority);
+  const size_t at = userinfo_host.rfind('@');
+  if (at != std::string::npos && userinfo_host.substr(0, at).find(':') != std::string::npos) {
+    *error = "a password in the URL is not allowed" + k_allowed;
+    return std::nullopt;
+  }
+  // libpq takes a list of hosts, each "host", "host:port" or "[v6]:port".
+  const std::string hosts = at == std::string::npos ? userinfo_host : userinfo_host.substr(at + 1);
+  size_t start_host = 0;
+  while (start_host <= hosts.size()) {
+    size_t comma = hosts.find(',', start_host);
+    const std::string host =
+        hosts.substr(start_host, comma == std::string::npos ? std::string::npos : comma - start_host);
+    size_t colon = host.rfind(':');
+    if (!host.empty() && host[0] == '[') {
+      size_t close = host.find(']');
+      if (close == std::string::npos) {
+        *error = "host '" + host + "' has '[' without ']' (write IPv6 as [2001:db8::1]:5432)";
+        return std::nullopt;
+      }
+      colon = close + 1 < host.size() && host[close + 1] == ':' ? close + 1 : std::string::npos;
+    }
+    if (colon != std::string::npos) {
+      uint16_t port = 0;
+      if (auto problem = port_error(host.substr(colon + 1), &port)) {
+        *error = "host '" + host + "' " + *problem;
+        return std::nullopt;
+      }
+    }
+    if (comma == std::string::npos) {
+      break;
+    }
+    start_host = comma + 1;
+  }
+  PostgresUrl out;
+  const size_t question = url.find('?');
+  out.conninfo = url.substr(0, question);
+  if (question == std::string::npos) {
+    return out;
+  }
+  std::string kept;
+  size_t start = question + 1;
+  while (start <= url.size()) {
+    size_t end = url.find('&', start);
+    if (end == std::string::npos) {
+      end = url.size();
+    }
+    const std::string param = url.substr(start, end - start);
+    const std::string key = param.substr(0, param.find('='));
+    if (key == "password") {
+      *error = "a password in the URL is not allowed" + k_allowed;
+      return std::nullopt;
+    }
+    if (key == "password_file") {
+      out.password_file = param.size() > key.size() ? param.substr(key.size() + 1) : "";
+      if (out.password_file.empty() || out.password_file[0] != '/') {
+        *error = "password_file must be an absolute path, got '" + out.password_file + "'";
+        return std::nullopt;
+      }
+    } else if (!param.empty()) {
+      kept += (kept.empty() ? "?" : "&") + param;
+    }
+    start = end + 1;
+  }
+  out.conninfo += kept;
+  return out;
+}
+
+std::string url_scheme(const std::string& text) {
+  const size_t separator = text.find("://");
+  if (separator == std::string::npos || separator == 0 ||
+      !std::isalpha(static_cast<unsigned char>(text[0]))) {
+    return "";
+  }
+  for (size_t i = 0; i < separator; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (!std::isalnum(c) && c != '+' && c != '-' && c != '.') {
+      return "";
+    }
+  }
+  return text.substr(0, separator);
 }
 
 }  // namespace stsctl

@@ -35,6 +35,21 @@ struct HostPort {
 /// Returns the reason on failure.
 std::optional<std::string> parse_host_port(const std::string& text, uint16_t default_port, HostPort* out);
 
+struct PostgresUrl {
+  std::string conninfo;       // the URL for libpq, without password_file
+  std::string password_file;  // "" when the password comes from PGPASSFILE/PGPASSWORD
+};
+
+/// Splits and checks a PostgreSQL state URL: libpq's
+/// postgresql://user@host:port/db?params plus stsctl's own
+/// password_file=ABSOLUTE_PATH, never a password. nullopt with *error set to
+/// what is wrong and what is allowed; *error never quotes the URL.
+std::optional<PostgresUrl> parse_postgres_url(const std::string& url, std::string* error);
+
+/// The scheme of a "scheme://..." text ("mysql" for mysql://db); "" for a
+/// text that is no URL (a file path).
+std::string url_scheme(const std::string& text);
+
 /// A host name that may also be a single label (a server or TSIG key name).
 std::optional<std::string> server_name_error(const std::string& name);
 

@@ -219,55 +219,6 @@ void ignore_notice(void*, const char*) {}  // "relation already exists, skipping
 
 bool is_postgres_url(const std::string& location) { return is_database_url(location); }
 
-std::optional<PostgresUrl> parse_postgres_url(const std::string& url, std::string* error) {
-  const std::string k_allowed =
-      "; give it in password_file=/absolute/path, in a ~/.pgpass or PGPASSFILE file, or in PGPASSWORD";
-  if (!is_postgres_url(url)) {
-    *error = "expected a postgresql://user@host:port/database URL";
-    return std::nullopt;
-  }
-  const size_t authority = url.find("://") + 3;
-  const size_t authority_end = url.find_first_of("/?", authority);
-  const std::string userinfo_host = url.substr(authority, authority_end - authority);
-  const size_t at = userinfo_host.rfind('@');
-  if (at != std::string::npos && userinfo_host.substr(0, at).find(':') != std::string::npos) {
-    *error = "a password in the URL is not allowed" + k_allowed;
-    return std::nullopt;
-  }
-  PostgresUrl out;
-  const size_t question = url.find('?');
-  out.conninfo = url.substr(0, question);
-  if (question == std::string::npos) {
-    return out;
-  }
-  std::string kept;
-  size_t start = question + 1;
-  while (start <= url.size()) {
-    size_t end = url.find('&', start);
-    if (end == std::string::npos) {
-      end = url.size();
-    }
-    const std::string param = url.substr(start, end - start);
-    const std::string key = param.substr(0, param.find('='));
-    if (key == "password") {
-      *error = "a password in the URL is not allowed" + k_allowed;
-      return std::nullopt;
-    }
-    if (key == "password_file") {
-      out.password_file = param.size() > key.size() ? param.substr(key.size() + 1) : "";
-      if (out.password_file.empty() || out.password_file[0] != '/') {
-        *error = "password_file must be an absolute path, got '" + out.password_file + "'";
-        return std::nullopt;
-      }
-    } else if (!param.empty()) {
-      kept += (kept.empty() ? "?" : "&") + param;
-    }
-    start = end + 1;
-  }
-  out.conninfo += kept;
-  return out;
-}
-
 std::unique_ptr<SqlDb> open_postgres(const std::string& url) {
   std::string error;
   auto parsed = parse_postgres_url(url, &error);

@@ -4,22 +4,13 @@
 // one parameter of stsctl's own, password_file=ABSOLUTE_PATH; a password in
 // the URL itself is refused (it would sit in the config and in messages).
 
+#include "config/values.h"  // parse_postgres_url
 #include "state/sql_db.h"
 
 #include <memory>
-#include <optional>
 #include <string>
 
 namespace stsctl {
-
-struct PostgresUrl {
-  std::string conninfo;       // the URL for libpq, without password_file
-  std::string password_file;  // "" when the password comes from PGPASSFILE/PGPASSWORD
-};
-
-/// Splits and checks a state URL; nullopt with *error set to what is wrong
-/// and what is allowed.
-std::optional<PostgresUrl> parse_postgres_url(const std::string& url, std::string* error);
 
 /// Connects (connect_timeout 10 s unless the URL sets one). Throws
 /// StateError "failed to connect to state database '<url>' (<libpq's reason>)".

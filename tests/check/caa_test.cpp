@@ -1,25 +1,14 @@
 // CAA evaluation (RFC 8659) on hand-made answers (no network).
 #include "check/caa.h"
+#include "check/dns_answers.h"
 
 #include <catch2/catch.hpp>
 
 using namespace stsctl;
+using stsctl::test::ok;
+using stsctl::test::status;
 
 namespace {
-
-DnsAnswer ok(std::vector<std::string> records) {
-  DnsAnswer a;
-  a.status = DnsStatus::Ok;
-  a.records = std::move(records);
-  return a;
-}
-
-DnsAnswer status(DnsStatus s, const std::string& error = "") {
-  DnsAnswer a;
-  a.status = s;
-  a.error = error;
-  return a;
-}
 
 CaaInput input(std::vector<DnsAnswer> answers, const std::string& organization = "Let's Encrypt") {
   CaaInput in;

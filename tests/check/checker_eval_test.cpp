@@ -1,6 +1,7 @@
 // evaluate_domain, the exit code and the output formats on hand-made
 // observations (no network).
 #include "check/checker.h"
+#include "check/dns_answers.h"
 #include "policy/policy.h"
 
 #include <catch2/catch.hpp>
@@ -11,24 +12,12 @@
 #include <algorithm>
 
 using namespace stsctl;
+using stsctl::test::ok;
+using stsctl::test::status;
 
 namespace {
 
-DnsAnswer ok(std::vector<std::string> records) {
-  DnsAnswer a;
-  a.status = DnsStatus::Ok;
-  a.records = std::move(records);
-  return a;
-}
-
-DnsAnswer status(DnsStatus s) {
-  DnsAnswer a;
-  a.status = s;
-  if (s == DnsStatus::Timeout) {
-    a.error = "no answer from resolver 127.0.0.1:9 (timeout or unreachable)";
-  }
-  return a;
-}
+const std::string k_timeout = "no answer from resolver 127.0.0.1:9 (timeout or unreachable)";
 
 std::string policy_body(PolicyMode mode, uint32_t max_age, const std::vector<std::string>& mx) {
   return policy_text(make_policy(mode, max_age, mx));
@@ -78,7 +67,7 @@ TEST_CASE("evaluate: a good domain passes") {
 
 TEST_CASE("evaluate: DNS timeout is told apart from NXDOMAIN and NODATA") {
   DomainObservation o = good_observation();
-  o.sts_txt = status(DnsStatus::Timeout);
+  o.sts_txt = status(DnsStatus::Timeout, k_timeout);
   auto f = find(evaluate_domain(target(), o, {}), "sts.record", CheckStatus::Fail);
   REQUIRE(f);
   CHECK(f->message.find("timed out") != std::string::npos);
@@ -305,8 +294,8 @@ TEST_CASE("evaluate: the addresses used are named") {
   f = find(evaluate_domain(target(), o, {}), "policy.fetch", CheckStatus::Fail);
   REQUIRE(f);
   CHECK(f->message ==
-        "failed to fetch https://mta-sts.example.test/.well-known/mta-sts.txt (failed to fetch "
-        "'https://mta-sts.example.test/.well-known/mta-sts.txt' (Couldn't connect)) at 192.0.2.40:443");
+        "failed to fetch 'https://mta-sts.example.test/.well-known/mta-sts.txt' (Couldn't connect) at "
+        "192.0.2.40:443");
 
   o = good_observation();
   o.smtp_checked = true;

@@ -3,6 +3,7 @@
 // (SMTP with STARTTLS). One good domain passes; each broken one is detected
 // with the right reason.
 #include "check/checker.h"
+#include "check/smtp_starttls.h"
 #include "policy/policy.h"
 #include "support/named_server.h"
 #include "support/nginx_server.h"
@@ -481,4 +482,24 @@ TEST_CASE("check: MX host addresses come from the check's resolver", "[check][li
   INFO(dump(r));
   CHECK(find(r, "smtp.certificate_name", CheckStatus::Pass, "mx-good.check.test"));
   CHECK(r.worst() == CheckStatus::Pass);
+}
+
+TEST_CASE("check: an SMTP connect_to mapping is read as host[:port] like every other address",
+          "[check][live]") {
+  Fixture& f = fixture();
+  SmtpOptions options = f.options().smtp_options;
+  // No port in the mapping: the probe's own port applies.
+  options.port = f.mx_good->port();
+  options.connect_to = {{d("mx-good"), "127.0.0.1"}};
+  SmtpResult good = probe_smtp(d("mx-good"), options);
+  CHECK(good.error == "");
+  CHECK(good.address == "127.0.0.1:" + std::to_string(f.mx_good->port()));
+  CHECK(good.starttls_offered);
+
+  options.connect_to = {{d("mx-good"), "[127.0.0.1]:25"}};
+  SmtpResult bad = probe_smtp(d("mx-good"), options);
+  CHECK_FALSE(bad.connected);
+  CHECK(bad.error ==
+        "failed to parse connect_to '[127.0.0.1]:25' for 'mx-good.check.test' ('127.0.0.1' in brackets is "
+        "not an IPv6 address); write it as addr:port, like 127.0.0.1:2525 or [::1]:2525");
 }

@@ -123,3 +123,25 @@ TEST_CASE("server_name_error allows single labels", "[config][values]") {
   CHECK(server_name_error("53") == std::string("is a number, not a name"));
   CHECK(server_name_error("") == std::string("is empty"));
 }
+
+TEST_CASE("url_scheme tells a URL from a file path", "[config][values]") {
+  CHECK(url_scheme("postgresql://db/stsctl") == "postgresql");
+  CHECK(url_scheme("mysql://db/stsctl") == "mysql");
+  CHECK(url_scheme("svn+ssh://host/x") == "svn+ssh");
+  CHECK(url_scheme("/var/lib/stsctl/stsctl.db") == "");
+  CHECK(url_scheme("state/stsctl.db") == "");
+  CHECK(url_scheme("://nothing") == "");
+  CHECK(url_scheme("dir with space://x") == "");
+}
+
+TEST_CASE("parse_postgres_url checks each host's port", "[config][values]") {
+  std::string error;
+  CHECK(parse_postgres_url("postgresql://stsctl@db1:5432,db2,[2001:db8::1]:5433/stsctl", &error));
+  CHECK(parse_postgres_url("postgresql://", &error));
+  CHECK_FALSE(parse_postgres_url("postgresql://db:0/stsctl", &error));
+  CHECK(error == "host 'db:0' has port '0', which is not a number from 1 to 65535");
+  CHECK_FALSE(parse_postgres_url("postgres://u@db:/stsctl?sslmode=require", &error));
+  CHECK(error == "host 'db:' has port '', which is not a number from 1 to 65535");
+  CHECK_FALSE(parse_postgres_url("postgresql://[2001:db8::1/stsctl", &error));
+  CHECK(error == "host '[2001:db8::1' has '[' without ']' (write IPv6 as [2001:db8::1]:5432)");
+}

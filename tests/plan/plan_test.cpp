@@ -1,11 +1,13 @@
 #include "plan/plan.h"
 #include "records/desired.h"
+#include "support/records_fixture.h"
 
 #include <catch2/catch.hpp>
 
 #include <stdexcept>
 
 using namespace stsctl;
+using stsctl::test::rrset;
 
 namespace {
 
@@ -15,12 +17,6 @@ const std::string k_host = "mta-sts.example.net.";
 
 std::vector<RRsetKey> owned() { return owned_rrsets("example.net"); }
 
-RRset rr(const std::string& owner, RRType type, std::vector<std::string> values, uint32_t ttl = 3600) {
-  RRset r{owner, type, ttl, std::move(values)};
-  r.normalize();
-  return r;
-}
-
 ZoneSnapshot snapshot(std::vector<RRset> live) {
   ZoneSnapshot s;
   s.zone = "example.net";
@@ -29,10 +25,10 @@ ZoneSnapshot snapshot(std::vector<RRset> live) {
 }
 
 std::vector<RRset> desired_full() {
-  return {rr(k_sts, RRType::TXT, {"v=STSv1; id=20240101000000"}),
-          rr(k_rpt, RRType::TXT, {"v=TLSRPTv1; rua=mailto:tls@example.net"}),
-          rr(k_host, RRType::A, {"192.0.2.1"}), rr(k_host, RRType::AAAA, {"2001:db8::1"}),
-          rr(k_host, RRType::CAA, {caa_value(0, "issue", "letsencrypt.org")})};
+  return {rrset(k_sts, RRType::TXT, {"v=STSv1; id=20240101000000"}),
+          rrset(k_rpt, RRType::TXT, {"v=TLSRPTv1; rua=mailto:tls@example.net"}),
+          rrset(k_host, RRType::A, {"192.0.2.1"}), rrset(k_host, RRType::AAAA, {"2001:db8::1"}),
+          rrset(k_host, RRType::CAA, {caa_value(0, "issue", "letsencrypt.org")})};
 }
 
 ZonePlan plan_of(const std::vector<RRset>& desired, const std::vector<RRset>& live) {
@@ -77,7 +73,7 @@ TEST_CASE("absent records are created in canonical order", "[plan]") {
 
 TEST_CASE("a changed value is an update carrying before and after", "[plan]") {
   auto live = desired_full();
-  live[0] = rr(k_sts, RRType::TXT, {"v=STSv1; id=20230101000000"});
+  live[0] = rrset(k_sts, RRType::TXT, {"v=STSv1; id=20230101000000"});
   const auto plan = plan_of(desired_full(), live);
   REQUIRE(plan.changes.size() == 1);
   const auto& c = plan.changes[0];
@@ -123,10 +119,10 @@ TEST_CASE("live records no longer desired are deleted", "[plan]") {
 TEST_CASE("deletes come before creates and updates", "[plan]") {
   // Live: an old TLS-RPT and a host address; desired: new STS TXT, no TLS-RPT,
   // changed address.
-  const std::vector<RRset> live = {rr(k_rpt, RRType::TXT, {"v=TLSRPTv1; rua=mailto:a@example.net"}),
-                                   rr(k_host, RRType::A, {"192.0.2.9"})};
-  const std::vector<RRset> desired = {rr(k_sts, RRType::TXT, {"v=STSv1; id=1"}),
-                                      rr(k_host, RRType::A, {"192.0.2.1"})};
+  const std::vector<RRset> live = {rrset(k_rpt, RRType::TXT, {"v=TLSRPTv1; rua=mailto:a@example.net"}),
+                                   rrset(k_host, RRType::A, {"192.0.2.9"})};
+  const std::vector<RRset> desired = {rrset(k_sts, RRType::TXT, {"v=STSv1; id=1"}),
+                                      rrset(k_host, RRType::A, {"192.0.2.1"})};
   const auto plan = plan_of(desired, live);
   REQUIRE(plan.changes.size() == 3);
   CHECK(plan.changes[0].kind == ChangeKind::Delete);
@@ -138,10 +134,10 @@ TEST_CASE("deletes come before creates and updates", "[plan]") {
 }
 
 TEST_CASE("switching mta-sts from addresses to a CNAME deletes first", "[plan]") {
-  const std::vector<RRset> live = {rr(k_host, RRType::A, {"192.0.2.1"}),
-                                   rr(k_host, RRType::AAAA, {"2001:db8::1"}),
-                                   rr(k_host, RRType::CAA, {caa_value(0, "issue", "letsencrypt.org")})};
-  const std::vector<RRset> desired = {rr(k_host, RRType::CNAME, {"sts.provider.example."})};
+  const std::vector<RRset> live = {rrset(k_host, RRType::A, {"192.0.2.1"}),
+                                   rrset(k_host, RRType::AAAA, {"2001:db8::1"}),
+                                   rrset(k_host, RRType::CAA, {caa_value(0, "issue", "letsencrypt.org")})};
+  const std::vector<RRset> desired = {rrset(k_host, RRType::CNAME, {"sts.provider.example."})};
   const auto plan = plan_of(desired, live);
   REQUIRE(plan.changes.size() == 4);
   CHECK(plan.changes[0].kind == ChangeKind::Delete);
@@ -166,27 +162,27 @@ TEST_CASE("foreign TXT values at owned names are kept", "[plan]") {
   const std::string foreign = "google-site-verification=abc";
 
   SECTION("carried into after on update") {
-    const auto plan = plan_of({rr(k_sts, RRType::TXT, {"v=STSv1; id=2"})},
-                              {rr(k_sts, RRType::TXT, {"v=STSv1; id=1", foreign})});
+    const auto plan = plan_of({rrset(k_sts, RRType::TXT, {"v=STSv1; id=2"})},
+                              {rrset(k_sts, RRType::TXT, {"v=STSv1; id=1", foreign})});
     REQUIRE(plan.changes.size() == 1);
     CHECK(plan.changes[0].kind == ChangeKind::Update);
     CHECK(plan.changes[0].after->values == std::vector<std::string>{foreign, "v=STSv1; id=2"});
   }
   SECTION("no change when only the foreign value is extra") {
-    CHECK(plan_of({rr(k_sts, RRType::TXT, {"v=STSv1; id=1"})},
-                  {rr(k_sts, RRType::TXT, {"v=STSv1; id=1", foreign})})
+    CHECK(plan_of({rrset(k_sts, RRType::TXT, {"v=STSv1; id=1"})},
+                  {rrset(k_sts, RRType::TXT, {"v=STSv1; id=1", foreign})})
               .empty());
   }
   SECTION("carried into after on create of our value") {
-    const auto plan = plan_of({rr(k_rpt, RRType::TXT, {"v=TLSRPTv1; rua=mailto:t@example.net"})},
-                              {rr(k_rpt, RRType::TXT, {foreign})});
+    const auto plan = plan_of({rrset(k_rpt, RRType::TXT, {"v=TLSRPTv1; rua=mailto:t@example.net"})},
+                              {rrset(k_rpt, RRType::TXT, {foreign})});
     REQUIRE(plan.changes.size() == 1);
     CHECK(plan.changes[0].kind == ChangeKind::Update);
     CHECK(plan.changes[0].after->values ==
           std::vector<std::string>{foreign, "v=TLSRPTv1; rua=mailto:t@example.net"});
   }
   SECTION("removing our value leaves the foreign one: an update, not a delete") {
-    const auto plan = plan_of({}, {rr(k_sts, RRType::TXT, {"v=STSv1; id=1", foreign}, 600)});
+    const auto plan = plan_of({}, {rrset(k_sts, RRType::TXT, {"v=STSv1; id=1", foreign}, 600)});
     REQUIRE(plan.changes.size() == 1);
     CHECK(plan.changes[0].kind == ChangeKind::Update);
     REQUIRE(plan.changes[0].after);
@@ -194,34 +190,34 @@ TEST_CASE("foreign TXT values at owned names are kept", "[plan]") {
     CHECK(plan.changes[0].after->ttl == 600);
   }
   SECTION("a foreign-only TXT RRset is never deleted") {
-    CHECK(plan_of({}, {rr(k_sts, RRType::TXT, {foreign})}).empty());
+    CHECK(plan_of({}, {rrset(k_sts, RRType::TXT, {foreign})}).empty());
   }
   SECTION("a TXT value merely containing v=STSv1 later is foreign") {
-    const auto plan = plan_of({}, {rr(k_sts, RRType::TXT, {"x v=STSv1; id=1"})});
+    const auto plan = plan_of({}, {rrset(k_sts, RRType::TXT, {"x v=STSv1; id=1"})});
     CHECK(plan.empty());
   }
 }
 
 TEST_CASE("live RRsets outside the owned keys are ignored", "[plan]") {
-  const auto plan = plan_of({}, {rr("example.net.", RRType::MX, {"10 mx.example.net."})});
+  const auto plan = plan_of({}, {rrset("example.net.", RRType::MX, {"10 mx.example.net."})});
   CHECK(plan.empty());
 }
 
 TEST_CASE("a desired RRset that stsctl does not own is a bug", "[plan]") {
-  CHECK_THROWS_AS(plan_of({rr("www.example.net.", RRType::A, {"192.0.2.1"})}, {}), std::logic_error);
-  CHECK_THROWS_AS(plan_of({rr(k_sts, RRType::MX, {"10 mx.example.net."})}, {}), std::logic_error);
+  CHECK_THROWS_AS(plan_of({rrset("www.example.net.", RRType::A, {"192.0.2.1"})}, {}), std::logic_error);
+  CHECK_THROWS_AS(plan_of({rrset(k_sts, RRType::MX, {"10 mx.example.net."})}, {}), std::logic_error);
 }
 
 TEST_CASE("assert_only_owned rejects a change to a foreign key", "[plan]") {
   ZonePlan plan;
   plan.zone = "example.net";
   plan.changes.push_back(
-      Change{ChangeKind::Create, {k_sts, RRType::TXT}, std::nullopt, rr(k_sts, RRType::TXT, {"v"})});
+      Change{ChangeKind::Create, {k_sts, RRType::TXT}, std::nullopt, rrset(k_sts, RRType::TXT, {"v"})});
   CHECK_NOTHROW(assert_only_owned(plan, owned()));
 
   plan.changes.push_back(Change{ChangeKind::Delete,
                                 {"example.net.", RRType::MX},
-                                rr("example.net.", RRType::MX, {"10 mx."}),
+                                rrset("example.net.", RRType::MX, {"10 mx."}),
                                 std::nullopt});
   try {
     assert_only_owned(plan, owned());
@@ -233,8 +229,8 @@ TEST_CASE("assert_only_owned rejects a change to a foreign key", "[plan]") {
 
   ZonePlan mismatched;
   mismatched.zone = "example.net";
-  mismatched.changes.push_back(
-      Change{ChangeKind::Create, {k_sts, RRType::TXT}, std::nullopt, rr("example.net.", RRType::TXT, {"x"})});
+  mismatched.changes.push_back(Change{
+      ChangeKind::Create, {k_sts, RRType::TXT}, std::nullopt, rrset("example.net.", RRType::TXT, {"x"})});
   CHECK_THROWS_AS(assert_only_owned(mismatched, owned()), std::logic_error);
 }
 
@@ -243,21 +239,21 @@ TEST_CASE("describe_change shows a terraform-like diff", "[plan]") {
     Change c{ChangeKind::Create,
              {k_sts, RRType::TXT},
              std::nullopt,
-             rr(k_sts, RRType::TXT, {"v=STSv1; id=20240101000000"})};
+             rrset(k_sts, RRType::TXT, {"v=STSv1; id=20240101000000"})};
     CHECK(describe_change(c) == "  + _mta-sts.example.net. 3600 TXT \"v=STSv1; id=20240101000000\"\n");
   }
   SECTION("delete, one line per value") {
     Change c{ChangeKind::Delete,
              {k_host, RRType::A},
-             rr(k_host, RRType::A, {"192.0.2.2", "192.0.2.1"}, 300),
+             rrset(k_host, RRType::A, {"192.0.2.2", "192.0.2.1"}, 300),
              std::nullopt};
     CHECK(describe_change(c) ==
           "  - mta-sts.example.net. 300 A 192.0.2.1\n"
           "  - mta-sts.example.net. 300 A 192.0.2.2\n");
   }
   SECTION("update shows old, new and kept values") {
-    const auto plan = plan_of({rr(k_sts, RRType::TXT, {"v=STSv1; id=2"})},
-                              {rr(k_sts, RRType::TXT, {"v=STSv1; id=1", "say \"hi\""})});
+    const auto plan = plan_of({rrset(k_sts, RRType::TXT, {"v=STSv1; id=2"})},
+                              {rrset(k_sts, RRType::TXT, {"v=STSv1; id=1", "say \"hi\""})});
     REQUIRE(plan.changes.size() == 1);
     CHECK(describe_change(plan.changes[0]) ==
           "  ~ _mta-sts.example.net. TXT\n"
@@ -268,8 +264,8 @@ TEST_CASE("describe_change shows a terraform-like diff", "[plan]") {
   SECTION("TTL update rewrites every value") {
     Change c{ChangeKind::Update,
              {k_host, RRType::CAA},
-             rr(k_host, RRType::CAA, {"0 issue \"ca.example\""}, 300),
-             rr(k_host, RRType::CAA, {"0 issue \"ca.example\""}, 3600)};
+             rrset(k_host, RRType::CAA, {"0 issue \"ca.example\""}, 300),
+             rrset(k_host, RRType::CAA, {"0 issue \"ca.example\""}, 3600)};
     CHECK(describe_change(c) ==
           "  ~ mta-sts.example.net. CAA\n"
           "      - 300 0 issue \"ca.example\"\n"

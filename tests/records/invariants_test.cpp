@@ -1,19 +1,12 @@
 #include "records/invariants.h"
+#include "support/records_fixture.h"
 
 #include <catch2/catch.hpp>
 
 using namespace stsctl;
+using stsctl::test::rrset;
 
 namespace {
-
-RRset rr(const std::string& owner, RRType type, std::vector<std::string> values) {
-  RRset r;
-  r.owner = owner;
-  r.type = type;
-  r.ttl = 3600;
-  r.values = std::move(values);
-  return r;
-}
 
 std::string joined(const std::vector<std::string>& problems) {
   std::string out;
@@ -27,12 +20,12 @@ std::string joined(const std::vector<std::string>& problems) {
 
 TEST_CASE("valid records have no problems", "[invariants]") {
   std::vector<RRset> rrsets = {
-      rr("_mta-sts.example.net.", RRType::TXT, {"v=STSv1; id=1"}),
-      rr("mta-sts.example.net.", RRType::A, {"192.0.2.1", "192.0.2.2"}),
-      rr("mta-sts.example.net.", RRType::AAAA, {"2001:db8::1"}),
-      rr("mta-sts.example.net.", RRType::CAA, {"0 issue \"letsencrypt.org\""}),
-      rr("mta-sts.shop.example.net.", RRType::CNAME, {"web.example.net."}),
-      rr("example.net.", RRType::MX, {"10 mail.example.net."}),
+      rrset("_mta-sts.example.net.", RRType::TXT, {"v=STSv1; id=1"}),
+      rrset("mta-sts.example.net.", RRType::A, {"192.0.2.1", "192.0.2.2"}),
+      rrset("mta-sts.example.net.", RRType::AAAA, {"2001:db8::1"}),
+      rrset("mta-sts.example.net.", RRType::CAA, {"0 issue \"letsencrypt.org\""}),
+      rrset("mta-sts.shop.example.net.", RRType::CNAME, {"web.example.net."}),
+      rrset("example.net.", RRType::MX, {"10 mail.example.net."}),
   };
   CHECK(check_invariants("example.net", rrsets).empty());
   CHECK(check_invariants("Example.NET.", rrsets).empty());
@@ -42,9 +35,9 @@ TEST_CASE("valid records have no problems", "[invariants]") {
 TEST_CASE("a CNAME beside other data is a problem", "[invariants]") {
   auto problems =
       check_invariants("example.net", {
-                                          rr("mta-sts.example.net.", RRType::CNAME, {"web.example.net."}),
-                                          rr("mta-sts.example.net.", RRType::CAA, {"0 issue \"x\""}),
-                                          rr("mta-sts.example.net.", RRType::A, {"192.0.2.1"}),
+                                          rrset("mta-sts.example.net.", RRType::CNAME, {"web.example.net."}),
+                                          rrset("mta-sts.example.net.", RRType::CAA, {"0 issue \"x\""}),
+                                          rrset("mta-sts.example.net.", RRType::A, {"192.0.2.1"}),
                                       });
   REQUIRE(problems.size() == 1);
   CHECK(problems[0] == "mta-sts.example.net. CNAME: CNAME beside other data (A, CAA)");
@@ -53,8 +46,8 @@ TEST_CASE("a CNAME beside other data is a problem", "[invariants]") {
 TEST_CASE("CNAME beside TXT found case-insensitively", "[invariants]") {
   auto problems =
       check_invariants("example.net", {
-                                          rr("_mta-sts.example.net.", RRType::CNAME, {"x.example.org."}),
-                                          rr("_MTA-STS.example.net.", RRType::TXT, {"v=STSv1; id=1"}),
+                                          rrset("_mta-sts.example.net.", RRType::CNAME, {"x.example.org."}),
+                                          rrset("_MTA-STS.example.net.", RRType::TXT, {"v=STSv1; id=1"}),
                                       });
   REQUIRE(problems.size() == 1);
   CHECK(problems[0] == "_mta-sts.example.net. CNAME: CNAME beside other data (TXT)");
@@ -63,8 +56,8 @@ TEST_CASE("CNAME beside TXT found case-insensitively", "[invariants]") {
 TEST_CASE("two RRsets with one owner and type", "[invariants]") {
   auto problems =
       check_invariants("example.net", {
-                                          rr("_mta-sts.example.net.", RRType::TXT, {"v=STSv1; id=1"}),
-                                          rr("_mta-sts.example.net.", RRType::TXT, {"v=STSv1; id=2"}),
+                                          rrset("_mta-sts.example.net.", RRType::TXT, {"v=STSv1; id=1"}),
+                                          rrset("_mta-sts.example.net.", RRType::TXT, {"v=STSv1; id=2"}),
                                       });
   REQUIRE(problems.size() == 1);
   CHECK(problems[0] == "_mta-sts.example.net. TXT: more than one RRset with this owner and type");
@@ -73,10 +66,10 @@ TEST_CASE("two RRsets with one owner and type", "[invariants]") {
 TEST_CASE("names outside the zone", "[invariants]") {
   auto problems =
       check_invariants("example.net", {
-                                          rr("_mta-sts.example.org.", RRType::TXT, {"v=STSv1; id=1"}),
-                                          rr("mta-sts.badexample.net.", RRType::A, {"192.0.2.1"}),
-                                          rr("net.", RRType::A, {"192.0.2.1"}),
-                                          rr("example.net.", RRType::A, {"192.0.2.1"}),
+                                          rrset("_mta-sts.example.org.", RRType::TXT, {"v=STSv1; id=1"}),
+                                          rrset("mta-sts.badexample.net.", RRType::A, {"192.0.2.1"}),
+                                          rrset("net.", RRType::A, {"192.0.2.1"}),
+                                          rrset("example.net.", RRType::A, {"192.0.2.1"}),
                                       });
   INFO(joined(problems));
   REQUIRE(problems.size() == 3);
@@ -88,9 +81,9 @@ TEST_CASE("names outside the zone", "[invariants]") {
 TEST_CASE("empty RRsets and multi-value CNAMEs", "[invariants]") {
   auto problems = check_invariants(
       "example.net", {
-                         rr("mta-sts.example.net.", RRType::A, {}),
-                         rr("_mta-sts.example.org.", RRType::CNAME, {}),
-                         rr("_mta-sts.example.net.", RRType::CNAME, {"a.example.org.", "b.example.org."}),
+                         rrset("mta-sts.example.net.", RRType::A, {}),
+                         rrset("_mta-sts.example.org.", RRType::CNAME, {}),
+                         rrset("_mta-sts.example.net.", RRType::CNAME, {"a.example.org.", "b.example.org."}),
                      });
   INFO(joined(problems));
   REQUIRE(problems.size() == 4);
@@ -101,18 +94,19 @@ TEST_CASE("empty RRsets and multi-value CNAMEs", "[invariants]") {
 }
 
 TEST_CASE("relative owners are reported", "[invariants]") {
-  auto problems = check_invariants("example.net", {rr("mta-sts.example.net", RRType::A, {"192.0.2.1"})});
+  auto problems = check_invariants("example.net", {rrset("mta-sts.example.net", RRType::A, {"192.0.2.1"})});
   REQUIRE(problems.size() == 1);
   CHECK(problems[0] == "mta-sts.example.net A: owner is not absolute (no trailing dot)");
 }
 
 TEST_CASE("all problems are reported at once", "[invariants]") {
-  auto problems = check_invariants("example.net", {
-                                                      rr("a.example.org.", RRType::CNAME, {}),
-                                                      rr("b.example.net.", RRType::TXT, {"x"}),
-                                                      rr("b.example.net.", RRType::TXT, {"y"}),
-                                                      rr("b.example.net.", RRType::CNAME, {"c.example.net."}),
-                                                  });
+  auto problems =
+      check_invariants("example.net", {
+                                          rrset("a.example.org.", RRType::CNAME, {}),
+                                          rrset("b.example.net.", RRType::TXT, {"x"}),
+                                          rrset("b.example.net.", RRType::TXT, {"y"}),
+                                          rrset("b.example.net.", RRType::CNAME, {"c.example.net."}),
+                                      });
   INFO(joined(problems));
   CHECK(problems.size() == 4);
 }

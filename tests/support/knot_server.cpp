@@ -11,9 +11,7 @@ namespace stsctl::test {
 
 KnotServer::KnotServer(const std::vector<ZoneSpec>& zones) {
   const std::string& d = m_dir.path();
-  write_file(d + "/update.key", make_tsig_key(m_key_name, &m_key_secret));
-  chmod((d + "/update.key").c_str(), 0600);
-  make_tsig_key(m_other_key_name, &m_other_key_secret);
+  make_keys(d);
   run_command({"mkdir", "-p", d + "/zones", d + "/db"});
   std::string zone_conf;
   for (const auto& zone : zones) {
@@ -28,14 +26,14 @@ KnotServer::KnotServer(const std::vector<ZoneSpec>& zones) {
          << "control:\n  listen: " << d << "/knot.sock\n"
          << "log:\n  - target: stderr\n    any: info\n"
          << "database:\n  storage: " << d << "/db\n"
-         << "key:\n  - id: " << m_key_name << "\n    algorithm: hmac-sha256\n    secret: " << m_key_secret
+         << "key:\n  - id: " << key_name() << "\n    algorithm: hmac-sha256\n    secret: " << key_secret()
          << "\n"
-         << "  - id: " << m_other_key_name
-         << "\n    algorithm: hmac-sha256\n    secret: " << m_other_key_secret
+         << "  - id: " << other_key_name()
+         << "\n    algorithm: hmac-sha256\n    secret: " << other_key_secret()
          << "\n"
          // The other key may read, never update.
-         << "acl:\n  - id: update\n    key: " << m_key_name << "\n    action: update\n"
-         << "  - id: other\n    key: " << m_other_key_name << "\n    action: transfer\n"
+         << "acl:\n  - id: update\n    key: " << key_name() << "\n    action: update\n"
+         << "  - id: other\n    key: " << other_key_name() << "\n    action: transfer\n"
          << "template:\n  - id: default\n    storage: " << d << "/zones\n    file: \"%s.zone\"\n"
          << "    zonefile-sync: -1\n    journal-content: changes\n    semantic-checks: off\n    acl: "
             "[update, other]\n"

@@ -21,24 +21,11 @@ class KnotServer : public UpdateServer {
   KnotServer& operator=(const KnotServer&) = delete;
 
   std::string kind() const override { return "Knot"; }
-  int port() const override { return m_port; }
-  const std::string& key_name() const override { return m_key_name; }
-  const std::string& key_secret() const override { return m_key_secret; }
-  const std::string& other_key_name() const override { return m_other_key_name; }
-  const std::string& other_key_secret() const override { return m_other_key_secret; }
   std::string log() const override;
   void stop() override;
 
- protected:
-  const std::string& key_dir() const override { return m_dir.path(); }
-
  private:
   TempDir m_dir{"knot"};
-  int m_port = 0;
-  std::string m_key_name = "stsctl-key";
-  std::string m_key_secret;
-  std::string m_other_key_name = "other-key";
-  std::string m_other_key_secret;
   std::unique_ptr<ChildProcess> m_process;
 };
 

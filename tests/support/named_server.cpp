@@ -86,24 +86,29 @@ std::vector<std::string> UpdateServer::query(const std::string& name, const std:
 
 CommandResult UpdateServer::nsupdate(const std::string& commands) const {
   std::string script = "server 127.0.0.1 " + std::to_string(port()) + "\n" + commands + "\nsend\n";
-  return run_command({"nsupdate", "-v", "-k", key_dir() + "/update.key"}, script);
+  return run_command({"nsupdate", "-v", "-k", m_key_dir + "/update.key"}, script);
+}
+
+std::string UpdateServer::make_keys(const std::string& dir) {
+  m_key_dir = dir;
+  std::string update_key = make_tsig_key(m_key_name, &m_key_secret);
+  // nsupdate -k wants a file holding just the one key.
+  write_file(dir + "/update.key", update_key);
+  chmod((dir + "/update.key").c_str(), 0600);
+  return update_key + make_tsig_key(m_other_key_name, &m_other_key_secret);
 }
 
 NamedServer::NamedServer(const std::vector<ZoneSpec>& zones) {
   const std::string& d = m_dir.path();
-  std::string update_key = make_tsig_key(m_key_name, &m_key_secret);
-  write_file(d + "/tsig.key", update_key + make_tsig_key(m_other_key_name, &m_other_key_secret));
+  write_file(d + "/tsig.key", make_keys(d));
   chmod((d + "/tsig.key").c_str(), 0600);
-  // nsupdate -k wants a file holding just the one key.
-  write_file(d + "/update.key", update_key);
-  chmod((d + "/update.key").c_str(), 0600);
   std::string zone_conf;
   for (const auto& zone : zones) {
     std::string file = d + "/" + zone.name + ".zone";
     write_file(file, zone_file_text(zone));
     zone_conf += "zone \"" + zone.name + "\" {\n  type primary;\n  file \"" + file + "\";\n" +
-                 "  update-policy { grant " + m_key_name + " zonesub ANY; };\n" + "  allow-transfer { key " +
-                 m_key_name + "; };\n};\n";
+                 "  update-policy { grant " + key_name() + " zonesub ANY; };\n" + "  allow-transfer { key " +
+                 key_name() + "; };\n};\n";
   }
   std::string conf_path = d + "/named.conf";
 

@@ -26,12 +26,14 @@ class UpdateServer {
   virtual ~UpdateServer() = default;
   /// "BIND", "Knot" or "PowerDNS" (for messages and per-server expectations).
   virtual std::string kind() const = 0;
-  virtual int port() const = 0;
-  virtual const std::string& key_name() const = 0;
-  virtual const std::string& key_secret() const = 0;
-  virtual std::string key_algorithm() const { return "hmac-sha256"; }
-  virtual const std::string& other_key_name() const = 0;
-  virtual const std::string& other_key_secret() const = 0;
+  int port() const { return m_port; }
+  /// The key allowed to update every zone.
+  const std::string& key_name() const { return m_key_name; }
+  const std::string& key_secret() const { return m_key_secret; }
+  std::string key_algorithm() const { return "hmac-sha256"; }
+  /// A second key the server knows but that may update nothing (REFUSED).
+  const std::string& other_key_name() const { return m_other_key_name; }
+  const std::string& other_key_secret() const { return m_other_key_secret; }
   /// Writes key_secret() (plus a newline) to `path`, mode 0600.
   void write_secret_file(const std::string& path) const;
   /// A ready rfc2136 Rfc2136Config for this server (TCP, key from `secret_file`).
@@ -46,8 +48,18 @@ class UpdateServer {
   virtual std::string log() const = 0;
 
  protected:
-  /// A directory holding `update.key` (the update key as a BIND key clause, for nsupdate -k).
-  virtual const std::string& key_dir() const = 0;
+  /// Makes both keys and writes the update key as a BIND key clause to
+  /// `dir`/update.key (mode 0600, for nsupdate -k); returns the clauses of both.
+  std::string make_keys(const std::string& dir);
+
+  int m_port = 0;  // DNS port on 127.0.0.1, set by the server once chosen
+
+ private:
+  std::string m_key_dir;
+  std::string m_key_name = "stsctl-key";
+  std::string m_key_secret;
+  std::string m_other_key_name = "other-key";
+  std::string m_other_key_secret;
 };
 
 /// Starts the server of `kind` ("BIND", "Knot", "PowerDNS") serving `zones`.
@@ -71,15 +83,7 @@ class NamedServer : public UpdateServer {
   NamedServer& operator=(const NamedServer&) = delete;
 
   std::string kind() const override { return "BIND"; }
-  int port() const override { return m_port; }
   const std::string& dir() const { return m_dir.path(); }
-
-  /// The key granted `zonesub ANY` in every zone (hmac-sha256).
-  const std::string& key_name() const override { return m_key_name; }
-  const std::string& key_secret() const override { return m_key_secret; }
-  /// A second key the server knows but that may update nothing (REFUSED).
-  const std::string& other_key_name() const override { return m_other_key_name; }
-  const std::string& other_key_secret() const override { return m_other_key_secret; }
 
   /// named's stderr log so far.
   std::string log() const override;
@@ -87,18 +91,10 @@ class NamedServer : public UpdateServer {
   bool running() { return m_process && m_process->running(); }
   void stop() override;
 
- protected:
-  const std::string& key_dir() const override { return m_dir.path(); }
-
  private:
   /// Starts named on m_port; "" once it answers SOA for every zone, else why not.
   std::string start_and_wait(const std::vector<ZoneSpec>& zones, const std::string& conf_path);
   TempDir m_dir{"named"};
-  int m_port = 0;
-  std::string m_key_name = "stsctl-key";
-  std::string m_key_secret;
-  std::string m_other_key_name = "other-key";
-  std::string m_other_key_secret;
   std::unique_ptr<ChildProcess> m_process;
 };
 

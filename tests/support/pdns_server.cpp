@@ -1,4 +1,5 @@
 #include "support/pdns_server.h"
+#include "util/handles.h"
 
 #include <curl/curl.h>
 #include <unistd.h>
@@ -62,13 +63,16 @@ PdnsServer::PdnsServer(const std::string& extra_conf)
   const std::string db = m_dir->file("pdns.sqlite3");
   CommandResult created = run_command({"sqlite3", db}, read_file(k_schema));
   if (created.exit_code != 0) {
-    throw std::runtime_error("sqlite3 failed to load " + std::string(k_schema) + ": " + created.err);
+    throw std::runtime_error("failed to load '" + std::string(k_schema) + "' into '" + db +
+                             "' (sqlite3: " + created.err +
+                             "): install pdns-backend-sqlite3 and sqlite3 (scripts/install-deps)");
   }
   m_key_file = m_dir->file("pdns.key");
   write_file(m_key_file, m_api_key + "\n");
 
   // Ports can be taken between free_port() and bind: retry a few times.
   const std::string log_path = m_dir->file("pdns.log");
+  std::string why;
   for (int attempt = 0; attempt < 3; ++attempt) {
     m_dns_port = free_port(true);
     m_api_port = free_port();
@@ -103,18 +107,25 @@ PdnsServer::PdnsServer(const std::string& extra_conf)
     write_file(m_dir->file("pdns.conf"), conf.str());
     m_process = std::make_unique<ChildProcess>(
         std::vector<std::string>{"pdns_server", "--config-dir=" + m_dir->path()}, log_path);
-    if (wait_for_port(m_api_port, 20) && m_process->running()) {
-      // The API answers once the backend is up.
-      for (int i = 0; i < 100; ++i) {
-        if (api("GET", "/zones").status == 200) {
-          return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // The API answers once the backend is up.
+    why = "its API did not answer within 20 s";
+    for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+         std::chrono::steady_clock::now() < deadline;
+         std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
+      if (!m_process->running()) {
+        why = "it exited before its API answered";
+        break;
+      }
+      if (api("GET", "/zones").status == 200) {
+        return;
       }
     }
     m_process->stop();
   }
-  throw std::runtime_error("pdns_server did not start; log " + log_path + ":\n" + log_tail(log_path));
+  throw std::runtime_error("failed to start pdns_server on 127.0.0.1 (" + why +
+                           ", 3 attempts): check that pdns-server and pdns-backend-sqlite3 are installed "
+                           "(scripts/install-deps); the end of its log:\n" +
+                           log_tail(log_path));
 }
 
 PdnsServer::~PdnsServer() { stop(); }
@@ -140,8 +151,9 @@ void PdnsServer::create_zone(const std::string& zone, const std::vector<PdnsReco
   json body = {{"name", zone + "."}, {"kind", "Native"}, {"nameservers", {"ns1." + zone + "."}}};
   PdnsApiResult created = api("POST", "/zones", body.dump());
   if (created.status != 201 && created.status != 200) {
-    throw std::runtime_error("cannot create zone " + zone + ": HTTP " + std::to_string(created.status) + " " +
-                             created.body);
+    throw std::runtime_error("failed to create zone '" + zone + "' on the test PowerDNS (HTTP " +
+                             std::to_string(created.status) + ": " + created.body +
+                             "): use a zone name not yet created, e.g. from PdnsServer::unique_zone()");
   }
   if (!records.empty()) {
     replace_records(zone, records);
@@ -164,22 +176,22 @@ void PdnsServer::replace_records(const std::string& zone, const std::vector<Pdns
   json body = {{"rrsets", rrsets}};
   PdnsApiResult patched = api("PATCH", "/zones/" + zone + ".", body.dump());
   if (patched.status != 204) {
-    throw std::runtime_error("cannot seed zone " + zone + ": HTTP " + std::to_string(patched.status) + " " +
-                             patched.body);
+    throw std::runtime_error("failed to seed zone '" + zone + "' on the test PowerDNS (HTTP " +
+                             std::to_string(patched.status) + ": " + patched.body +
+                             "): check the records' names, types and contents");
   }
 }
 
 PdnsApiResult PdnsServer::api(const std::string& method, const std::string& path,
                               const std::string& body) const {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  handle::CurlEasy curl(curl_easy_init());
   PdnsApiResult result;
   if (!curl) {
     return result;
   }
   const std::string url = api_url() + "/api/v1/servers/localhost" + path;
   const std::string key_header = "X-API-Key: " + m_api_key;
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(
-      curl_slist_append(nullptr, key_header.c_str()), curl_slist_free_all);
+  handle::CurlSlist headers(curl_slist_append(nullptr, key_header.c_str()));
   curl_slist_append(headers.get(), "Content-Type: application/json");
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
@@ -202,7 +214,8 @@ std::vector<std::string> PdnsServer::query(const std::string& name, const std::s
   CommandResult result = run_command({"dig", "@127.0.0.1", "-p", std::to_string(m_dns_port), "+short",
                                       "+norecurse", "+time=2", "+tries=2", name, type});
   if (result.exit_code != 0) {
-    throw std::runtime_error("dig " + name + " " + type + " failed: " + result.out + result.err);
+    throw std::runtime_error("failed to query '" + name + " " + type + "' with dig (" + result.out +
+                             result.err + "): install bind9-dnsutils (scripts/install-deps)");
   }
   std::vector<std::string> answers;
   std::istringstream lines(result.out);
@@ -219,23 +232,24 @@ std::vector<std::string> PdnsServer::query(const std::string& name, const std::s
 PdnsUpdateServer::PdnsUpdateServer(const std::vector<ZoneSpec>& zones)
     : m_server("dnsupdate=yes\nallow-dnsupdate-from=127.0.0.0/8\n") {
   const std::string config_dir = "--config-dir=" + m_server.dir();
-  write_file(m_server.dir() + "/update.key", make_tsig_key(m_key_name, &m_key_secret));
-  make_tsig_key(m_other_key_name, &m_other_key_secret);
+  m_port = m_server.dns_port();
+  make_keys(m_server.dir());
   auto pdnsutil = [&](const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"pdnsutil", config_dir};
     argv.insert(argv.end(), args.begin(), args.end());
     CommandResult result = run_command(argv);
     if (result.exit_code != 0) {
-      throw std::runtime_error("pdnsutil " + args.front() + " failed: " + result.out + result.err);
+      throw std::runtime_error("failed to run 'pdnsutil " + args.front() + "' (" + result.out + result.err +
+                               "): check the zone text and the TSIG keys given to it");
     }
   };
-  pdnsutil({"import-tsig-key", m_key_name, "hmac-sha256", m_key_secret});
-  pdnsutil({"import-tsig-key", m_other_key_name, "hmac-sha256", m_other_key_secret});
+  pdnsutil({"import-tsig-key", key_name(), key_algorithm(), key_secret()});
+  pdnsutil({"import-tsig-key", other_key_name(), key_algorithm(), other_key_secret()});
   for (const auto& zone : zones) {
     const std::string file = m_server.dir() + "/" + zone.name + ".zone";
     write_file(file, zone_file_text(zone));
     pdnsutil({"load-zone", zone.name, file});
-    pdnsutil({"set-meta", zone.name, "TSIG-ALLOW-DNSUPDATE", m_key_name});
+    pdnsutil({"set-meta", zone.name, "TSIG-ALLOW-DNSUPDATE", key_name()});
   }
 }
 

@@ -95,23 +95,11 @@ class PdnsUpdateServer : public UpdateServer {
  public:
   explicit PdnsUpdateServer(const std::vector<ZoneSpec>& zones);
   std::string kind() const override { return "PowerDNS"; }
-  int port() const override { return m_server.dns_port(); }
-  const std::string& key_name() const override { return m_key_name; }
-  const std::string& key_secret() const override { return m_key_secret; }
-  const std::string& other_key_name() const override { return m_other_key_name; }
-  const std::string& other_key_secret() const override { return m_other_key_secret; }
   std::string log() const override;
   void stop() override { m_server.stop(); }
 
- protected:
-  const std::string& key_dir() const override { return m_server.dir(); }
-
  private:
   PdnsServer m_server;
-  std::string m_key_name = "stsctl-key";
-  std::string m_key_secret;
-  std::string m_other_key_name = "other-key";
-  std::string m_other_key_secret;
 };
 
 }  // namespace stsctl::test

@@ -4,8 +4,15 @@
 #include "rfc2136/rfc2136_config.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace stsctl::test {
+
+RRset rrset(const std::string& owner, RRType type, std::vector<std::string> values, uint32_t ttl) {
+  RRset set{owner, type, ttl, std::move(values)};
+  set.normalize();
+  return set;
+}
 
 DomainConfig sample_policy_domain(const std::string& name) {
   DomainConfig d;

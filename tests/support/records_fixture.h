@@ -3,11 +3,17 @@
 // in PRODUCT.md, for tests of the pure core and of anything built on it.
 
 #include "config/config.h"
+#include "records/rrset.h"
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace stsctl::test {
+
+/// An RRset with its values normalized (sorted, unique), as providers and
+/// the planner hold them.
+RRset rrset(const std::string& owner, RRType type, std::vector<std::string> values, uint32_t ttl = 3600);
 
 /// A policy domain with the PRODUCT.md defaults: zone = name, TTL 3600,
 /// testing/86400, mx "mail.<name>", TLS-RPT to two rua URIs, policy host

@@ -11,20 +11,12 @@
 
 using namespace stsctl;
 using stsctl::test::CommandResult;
+using stsctl::test::rrset;
 using stsctl::test::run_command;
 using stsctl::test::TempDir;
 using stsctl::test::write_file;
 
 namespace {
-
-RRset rr(const std::string& owner, RRType type, std::vector<std::string> values, uint32_t ttl = 3600) {
-  RRset r;
-  r.owner = owner;
-  r.type = type;
-  r.ttl = ttl;
-  r.values = std::move(values);
-  return r;
-}
 
 /// Reads TXT presentation rdata back into its character-strings (octets).
 std::vector<std::string> parse_txt(const std::string& presentation) {
@@ -144,13 +136,16 @@ TEST_CASE("splitting never cuts an escape", "[zone]") {
 
 TEST_CASE("render_zone_fragment writes absolute lines in canonical order", "[zone]") {
   std::vector<RRset> rrsets = {
-      rr("mta-sts.example.net.", RRType::CAA,
-         {"0 issue \"letsencrypt.org\"", "0 iodef \"mailto:sec@example.net\""}),
-      rr("mta-sts.example.net.", RRType::AAAA, {"2001:db8::40"}),
-      rr("mta-sts.example.net.", RRType::A, {"192.0.2.41", "192.0.2.40"}),
-      rr("_smtp._tls.example.net.", RRType::TXT, {"v=TLSRPTv1; rua=mailto:tlsrpt@example.net"}),
-      rr("_mta-sts.example.net.", RRType::TXT, {"v=STSv1; id=20240101000000"}),
-      rr("mta-sts.shop.example.net.", RRType::CNAME, {"web.example.net"}, 300),
+      // Values out of order on purpose: the writer sorts them.
+      RRset{"mta-sts.example.net.",
+            RRType::CAA,
+            3600,
+            {"0 issue \"letsencrypt.org\"", "0 iodef \"mailto:sec@example.net\""}},
+      rrset("mta-sts.example.net.", RRType::AAAA, {"2001:db8::40"}),
+      RRset{"mta-sts.example.net.", RRType::A, 3600, {"192.0.2.41", "192.0.2.40"}},
+      rrset("_smtp._tls.example.net.", RRType::TXT, {"v=TLSRPTv1; rua=mailto:tlsrpt@example.net"}),
+      rrset("_mta-sts.example.net.", RRType::TXT, {"v=STSv1; id=20240101000000"}),
+      rrset("mta-sts.shop.example.net.", RRType::CNAME, {"web.example.net"}, 300),
   };
   std::string fragment = render_zone_fragment("example.net", rrsets);
   auto lines = lines_of(fragment);
@@ -191,10 +186,10 @@ TEST_CASE("fragments pass named-checkzone and ldns-read-zone", "[zone][tools]") 
   }
   REQUIRE(long_value.size() > 510);
   auto& net = zones.at("example.net");
-  net.push_back(rr("long.example.net.", RRType::TXT, {long_value}));
-  net.push_back(rr("escapes.example.net.", RRType::TXT, {"quote\" backslash\\ caf\xc3\xa9 semi; tab\t"}));
-  net.push_back(rr("exactly.example.net.", RRType::TXT, {std::string(255, 'a'), std::string(256, 'b')}));
-  net.push_back(rr("caa.example.net.", RRType::CAA, {"128 issue \"ca.example; account=\\\"x\\\"\""}));
+  net.push_back(rrset("long.example.net.", RRType::TXT, {long_value}));
+  net.push_back(rrset("escapes.example.net.", RRType::TXT, {"quote\" backslash\\ caf\xc3\xa9 semi; tab\t"}));
+  net.push_back(rrset("exactly.example.net.", RRType::TXT, {std::string(255, 'a'), std::string(256, 'b')}));
+  net.push_back(rrset("caa.example.net.", RRType::CAA, {"128 issue \"ca.example; account=\\\"x\\\"\""}));
 
   for (const auto& [zone, rrsets] : zones) {
     INFO("zone " << zone);
@@ -225,7 +220,7 @@ TEST_CASE("fragments pass named-checkzone and ldns-read-zone", "[zone][tools]") 
   SECTION("the long TXT round-trips through ldns") {
     std::string fragment_path = dir.file("long.fragment");
     write_file(fragment_path,
-               render_zone_fragment("example.net", {rr("long.example.net.", RRType::TXT, {long_value})}));
+               render_zone_fragment("example.net", {rrset("long.example.net.", RRType::TXT, {long_value})}));
     CommandResult ldns = run_command({"ldns-read-zone", fragment_path});
     REQUIRE(ldns.exit_code == 0);
     auto out_lines = lines_of(ldns.out);
@@ -240,8 +235,8 @@ TEST_CASE("named-checkzone rejects a CNAME beside a TXT (the check is real)", "[
   REQUIRE(stsctl::test::have_program("named-checkzone"));
   TempDir dir("zone-neg");
   std::vector<RRset> bad = {
-      rr("_mta-sts.example.net.", RRType::TXT, {"v=STSv1; id=1"}),
-      rr("_mta-sts.example.net.", RRType::CNAME, {"_mta-sts.example.org."}),
+      rrset("_mta-sts.example.net.", RRType::TXT, {"v=STSv1; id=1"}),
+      rrset("_mta-sts.example.net.", RRType::CNAME, {"_mta-sts.example.org."}),
   };
   CHECK_FALSE(check_invariants("example.net", bad).empty());
   CommandResult named = check_with_named(dir, "example.net", render_zone_fragment("example.net", bad));

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <regex>
 
 using namespace stsctl;
 using namespace stsctl::test;
@@ -65,6 +66,7 @@ struct Fixture {
 
     std::string records = domain_records("good", "mx-good") + domain_records("nostarttls", "mx-plain") +
                           domain_records("uncovered", "mx-good") + domain_records("drift", "mx-good") +
+                          domain_records("nohttps", "mx-good") +
                           "mx-good A 127.0.0.1\nmx-plain A 127.0.0.1\n";
     named = std::make_unique<NamedServer>(std::vector<ZoneSpec>{{k_zone, records}});
 
@@ -257,4 +259,34 @@ TEST_CASE("check cli: bad options are errors (exit 1), not failed checks", "[che
       run_stsctl({"-c", f.dir.file("absent.yaml"), "check", d("good"), "--resolver", "resolver.example"});
   CHECK(bad_resolver.exit_code == 1);
   CHECK(bad_resolver.err.find("resolver.example") != std::string::npos);
+}
+
+TEST_CASE("check cli: a policy host that refuses HTTPS gets one plain policy.fetch line",
+          "[check][cli][live]") {
+  Fixture& f = fixture();
+  // Nothing listens on this port: the connection is refused.
+  const std::string closed = "127.0.0.1:" + std::to_string(free_port());
+  std::vector<std::string> args = f.no_config();
+  std::vector<std::string> options = f.check_args();
+  args.push_back(options.front());
+  args.push_back(d("nohttps"));
+  args.insert(args.end(), options.begin() + 1, options.end());
+  args.push_back("--connect-to");
+  args.push_back("mta-sts." + d("nohttps") + ":443:" + closed);
+  CommandResult result = run_stsctl(args);
+  INFO(result.out << result.err);
+  CHECK(result.exit_code == 2);
+  // The policy.fetch line and its fix line, with curl's connect time (which varies) as N.
+  std::string shown;
+  const std::vector<std::string> lines = non_empty_lines(result.out);
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    if (lines[i].find("policy.fetch") != std::string::npos) {
+      shown = std::regex_replace(lines[i] + "\n" + lines[i + 1], std::regex("after [0-9]+ ms"), "after N ms");
+    }
+  }
+  CHECK(shown == "  FAIL  policy.fetch             failed to fetch 'https://mta-sts." + d("nohttps") +
+                     "/.well-known/mta-sts.txt' (Failed to connect to 127.0.0.1 port " + closed.substr(10) +
+                     " after N ms: Couldn't connect to server)\n"
+                     "                                 fix: check that mta-sts." +
+                     d("nohttps") + " resolves and serves HTTPS on port 443");
 }

@@ -5,6 +5,7 @@
 
 #include "support/nginx_server.h"
 #include "support/pdns_server.h"
+#include "support/rollout_config.h"
 #include "support/support.h"
 
 #include <catch2/catch.hpp>
@@ -27,36 +28,21 @@ struct GateScenario {
   explicit GateScenario(bool with_alias = false) {
     pdns.create_zone(zone, {{"@", "MX", {"10 mail." + zone + "."}}});
     std::vector<NginxHost> hosts{{"mta-sts." + zone}};
-    std::string alias_domain;
-    std::string alias_connect;
+    std::vector<std::string> zones{zone};
+    std::string domains = "  " + zone + ": {mx: [mail." + zone + "]}\n";
     if (with_alias) {
       alias = PdnsServer::unique_zone("tlsrpt-alias");
       pdns.create_zone(alias, {{"@", "MX", {"10 mail." + zone + "."}}});
       hosts.push_back({"mta-sts." + alias});
-      alias_domain = "  " + alias + ": {alias_of: " + zone + "}\n";
-      alias_connect = ", \"mta-sts." + alias + ":443\": \"127.0.0.1:PORT\"";
+      zones.push_back(alias);
+      domains += "  " + alias + ": {alias_of: " + zone + "}\n";
     }
     nginx = std::make_unique<NginxServer>(hosts);
-    alias_connect = replace_all(alias_connect, "PORT", std::to_string(nginx->port()));
-    std::string config =
-        "version: 1\ndefaults:\n  provider: pdns\n  ttl: 300\n  policy_host: {ipv4: [192.0.2.40]}\n"
-        "  tlsrpt: {rua: [\"mailto:tlsrpt@" +
-        zone +
-        "\"]}\n"
-        "domains:\n  " +
-        zone + ": {mx: [mail." + zone + "]}\n" + alias_domain +
-        "rollout:\n  gates: {starttls: false, tlsrpt: {max_failure_rate: 0.01, min_sessions: 100}}\n"
-        "  stages:\n"
-        "    - {mode: testing, max_age: 86400, hold: 7d}\n"
-        "    - {mode: enforce, max_age: 604800, hold: 14d}\n"
-        "    - {mode: enforce, max_age: 31557600}\n"
-        "providers:\n  pdns: {type: powerdns, url: \"" +
-        pdns.api_url() + "\", api_key_file: \"" + pdns.api_key_file() +
-        "\"}\n"
-        "publish:\n  webroot: \"" +
-        nginx->webroot() + "\"\n  verify: true\n  ca_file: \"" + nginx->ca_file() +
-        "\"\n  connect_to: {\"mta-sts." + zone + ":443\": \"127.0.0.1:" + std::to_string(nginx->port()) +
-        "\"" + alias_connect + "}\n  propagation: {timeout: 0}\n";
+    RolloutConfigOptions options;
+    options.domains = domains;
+    options.gates = "{starttls: false, tlsrpt: {max_failure_rate: 0.01, min_sessions: 100}}";
+    options.tlsrpt_rua = "mailto:tlsrpt@" + zone;
+    std::string config = rollout_config(pdns, *nginx, zones, options);
     write_file(dir.file("stsctl.yaml"), config);
   }
 

@@ -4,6 +4,7 @@
 #include "policy/policy.h"
 #include "support/nginx_server.h"
 #include "support/pdns_server.h"
+#include "support/rollout_config.h"
 #include "support/smtp_server.h"
 #include "support/support.h"
 #include "support/test_ca.h"
@@ -42,30 +43,7 @@ struct Scenario {
 
   /// `domains` is the YAML of the domains map, with Z0, Z1... for the zones.
   void write_config(const std::string& domains) {
-    std::string connect;
-    for (const auto& zone : zones) {
-      connect += std::string(connect.empty() ? "" : ", ") + "\"mta-sts." + zone +
-                 ":443\": \"127.0.0.1:" + std::to_string(nginx->port()) + "\"";
-    }
-    std::string config =
-        "version: 1\ndefaults:\n  provider: pdns\n  ttl: 300\n"
-        "  policy_host: {ipv4: [192.0.2.40]}\n"
-        "domains:\n" +
-        domains + "rollout:\n  gates: " + gates +
-        "\n  stages:\n"
-        "    - {mode: testing, max_age: 86400, hold: 7d}\n"
-        "    - {mode: enforce, max_age: 604800, hold: 14d}\n"
-        "    - {mode: enforce, max_age: 31557600}\n"
-        "providers:\n  pdns: {type: powerdns, url: \"" +
-        pdns.api_url() + "\", api_key_file: \"" + pdns.api_key_file() +
-        "\"}\n"
-        "publish:\n  webroot: \"" +
-        nginx->webroot() +
-        "\"\n  verify: true\n"
-        "  ca_file: \"" +
-        nginx->ca_file() + "\"\n  connect_to: {" + connect +
-        "}\n"
-        "  propagation: {timeout: 0}\n";
+    std::string config = rollout_config(pdns, *nginx, zones, {domains, gates, ""});
     for (size_t i = 0; i < zones.size(); ++i) {
       config = replace_all(config, "Z" + std::to_string(i), zones[i]);
     }

@@ -5,6 +5,7 @@
 #include "powerdns/powerdns_provider.h"
 #include "records/desired.h"
 #include "support/pdns_server.h"
+#include "support/records_fixture.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 using namespace stsctl;
 using stsctl::test::PdnsRecord;
 using stsctl::test::PdnsServer;
+using stsctl::test::rrset;
 
 namespace {
 
@@ -26,16 +28,6 @@ namespace {
 PdnsServer& server() {
   static PdnsServer instance;
   return instance;
-}
-
-RRset rrset(const std::string& owner, RRType type, std::vector<std::string> values, uint32_t ttl = 3600) {
-  RRset set;
-  set.owner = owner;
-  set.type = type;
-  set.ttl = ttl;
-  set.values = std::move(values);
-  set.normalize();
-  return set;
 }
 
 std::vector<RRset> sorted(std::vector<RRset> sets) {
@@ -891,4 +883,29 @@ TEST_CASE("search read: a record PowerDNS cannot format elsewhere in the zone do
   REQUIRE_FALSE(results[0].error);
   REQUIRE(results[0].snapshot.owned.size() == 1);
   CHECK(results[0].snapshot.owned[0].values == std::vector<std::string>{"v=STSv1; id=9"});
+}
+
+TEST_CASE("the test PowerDNS says what failed and what to do", "[powerdns][support][errors]") {
+  const std::string zone = PdnsServer::unique_zone("twice");
+  server().create_zone(zone);
+  try {
+    server().create_zone(zone);
+    FAIL("a second create_zone of " << zone << " succeeded");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()) == "failed to create zone '" + zone +
+                                       "' on the test PowerDNS (HTTP 409: Conflict): use a zone name not yet "
+                                       "created, e.g. from PdnsServer::unique_zone()");
+  }
+  try {
+    PdnsServer broken("no-such-setting=1\n");
+    FAIL("pdns_server started with an unknown setting");
+  } catch (const std::runtime_error& e) {
+    const std::string message = e.what();
+    CHECK_THAT(message,
+               Catch::StartsWith("failed to start pdns_server on 127.0.0.1 (it exited before its API "
+                                 "answered, 3 attempts): check that pdns-server and "
+                                 "pdns-backend-sqlite3 are installed (scripts/install-deps); the end "
+                                 "of its log:\n"));
+    CHECK_THAT(message, Catch::Contains("no-such-setting"));
+  }
 }

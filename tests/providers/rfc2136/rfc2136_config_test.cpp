@@ -100,7 +100,8 @@ TEST_CASE("the loader reads the rfc2136 block through its backend") {
   CHECK(settings.server_host == "127.0.0.1");
   CHECK(settings.timeout_seconds == 10);
   CHECK_THROWS_WITH(make_provider(ProviderConfig{"bind", "powerdns", provider.settings}),
-                    "provider 'bind': no settings for type 'powerdns'");
+                    "provider 'bind': failed to read the settings of type 'powerdns' (they are another "
+                    "backend's): build the config with provider_config() and the settings of that type");
 }
 
 TEST_CASE("validate's secret file check decodes the file and never shows it") {

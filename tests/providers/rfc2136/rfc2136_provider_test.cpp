@@ -3,6 +3,7 @@
 #include "support/knot_server.h"
 #include "support/named_server.h"
 #include "support/pdns_server.h"
+#include "support/records_fixture.h"
 
 #include <catch2/catch.hpp>
 
@@ -25,16 +26,6 @@ std::vector<RRsetKey> owned_keys(const std::string& domain) {
   const std::string host = "mta-sts." + domain + ".";
   return {{sts, RRType::TXT}, {sts, RRType::CNAME}, {rpt, RRType::TXT},  {rpt, RRType::CNAME},
           {host, RRType::A},  {host, RRType::AAAA}, {host, RRType::CAA}, {host, RRType::CNAME}};
-}
-
-RRset rrset(const std::string& owner, RRType type, uint32_t ttl, std::vector<std::string> values) {
-  RRset set;
-  set.owner = owner;
-  set.type = type;
-  set.ttl = ttl;
-  set.values = std::move(values);
-  set.normalize();
-  return set;
 }
 
 Change create(const RRset& after) {
@@ -140,19 +131,18 @@ TEST_CASE("rfc2136: fresh apply is visible by dig and read back unchanged; forei
   ZoneSnapshot live = read_ok(*f.provider, "example.test", "example.test");
   CHECK(live.zone == "example.test");
   REQUIRE(live.owned.size() == 1);
-  CHECK(live.owned[0] == rrset(sts, RRType::TXT, 300, {"google-site-verification=abc"}));
+  CHECK(live.owned[0] == rrset(sts, RRType::TXT, {"google-site-verification=abc"}, 300));
   REQUIRE(live.mx.size() == 1);
-  CHECK(live.mx[0] == rrset("example.test.", RRType::MX, 300, {"10 mail.example.test."}));
+  CHECK(live.mx[0] == rrset("example.test.", RRType::MX, {"10 mail.example.test."}, 300));
   CHECK(live.nameservers == std::vector<std::string>{"ns.example.test."});
 
   const std::string policy = "v=STSv1; id=20240101T000000;";
   std::vector<RRset> desired = {
-      rrset(sts, RRType::TXT, 3600, {policy}),
-      rrset(rpt, RRType::TXT, 3600, {"v=TLSRPTv1; rua=mailto:tlsrpt@example.test"}),
-      rrset(host, RRType::A, 3600, {"192.0.2.10"}),
-      rrset(host, RRType::AAAA, 3600, {"2001:db8::10"}),
-      rrset(host, RRType::CAA, 3600,
-            {"0 issue \"letsencrypt.org\"", "0 iodef \"mailto:a\\\"b@example.test\""}),
+      rrset(sts, RRType::TXT, {policy}),
+      rrset(rpt, RRType::TXT, {"v=TLSRPTv1; rua=mailto:tlsrpt@example.test"}),
+      rrset(host, RRType::A, {"192.0.2.10"}),
+      rrset(host, RRType::AAAA, {"2001:db8::10"}),
+      rrset(host, RRType::CAA, {"0 issue \"letsencrypt.org\"", "0 iodef \"mailto:a\\\"b@example.test\""}),
   };
   ZonePlan plan = make_zone_plan("example.test", "bind", desired, live, owned_keys("example.test"));
   REQUIRE(plan.changes.size() == 5);
@@ -181,7 +171,7 @@ TEST_CASE("rfc2136: fresh apply is visible by dig and read back unchanged; forei
   CHECK(make_zone_plan("example.test", "bind", desired, after, owned_keys("example.test")).empty());
 
   SECTION("id bump replaces only our value and keeps the foreign TXT") {
-    desired[0] = rrset(sts, RRType::TXT, 3600, {"v=STSv1; id=20240202T000000;"});
+    desired[0] = rrset(sts, RRType::TXT, {"v=STSv1; id=20240202T000000;"});
     ZonePlan bump = make_zone_plan("example.test", "bind", desired, after, owned_keys("example.test"));
     REQUIRE(bump.changes.size() == 1);
     CHECK(bump.changes[0].kind == ChangeKind::Update);
@@ -208,7 +198,7 @@ TEST_CASE("rfc2136: a TXT longer than 255 octets is split and read back joined",
   INFO("server: " + f.server->kind());
   const std::string rpt = "_smtp._tls.example.test.";
   std::string rua = "v=TLSRPTv1; rua=mailto:" + std::string(280, 'a') + "@example.test";
-  RRset set = rrset(rpt, RRType::TXT, 600, {rua});
+  RRset set = rrset(rpt, RRType::TXT, {rua}, 600);
   apply_ok(*f.provider, zone_plan("example.test", {create(set)}));
   auto dig = f.server->query(rpt, "TXT");
   REQUIRE(dig.size() == 1);
@@ -221,10 +211,10 @@ TEST_CASE("rfc2136: alias CNAMEs are read as CNAME only, never as TXT", "[rfc213
   INFO("server: " + f.server->kind());
   // In-zone target with TXT: BIND answers a TXT query with the CNAME and the
   // target's TXT; neither may show up as a TXT RRset at the alias name.
-  RRset target = rrset("_mta-sts.example.test.", RRType::TXT, 300, {"google-site-verification=abc"});
-  RRset cname = rrset("_mta-sts.alias.test.", RRType::CNAME, 3600, {"_mta-sts.example.test."});
-  RRset rpt = rrset("_smtp._tls.alias.test.", RRType::CNAME, 3600, {"_smtp._tls.example.test."});
-  RRset host = rrset("mta-sts.alias.test.", RRType::CNAME, 3600, {"mta-sts.example.test."});
+  RRset target = rrset("_mta-sts.example.test.", RRType::TXT, {"google-site-verification=abc"}, 300);
+  RRset cname = rrset("_mta-sts.alias.test.", RRType::CNAME, {"_mta-sts.example.test."});
+  RRset rpt = rrset("_smtp._tls.alias.test.", RRType::CNAME, {"_smtp._tls.example.test."});
+  RRset host = rrset("mta-sts.alias.test.", RRType::CNAME, {"mta-sts.example.test."});
   apply_ok(*f.provider, zone_plan("alias.test", {create(cname), create(rpt), create(host)}));
   CHECK(f.server->query("_mta-sts.alias.test", "CNAME") ==
         std::vector<std::string>{"_mta-sts.example.test."});
@@ -235,7 +225,7 @@ TEST_CASE("rfc2136: alias CNAMEs are read as CNAME only, never as TXT", "[rfc213
   CHECK(live.owned == expected);
 
   // Same inside one zone: an in-zone CNAME whose target has TXT.
-  RRset local = rrset("_smtp._tls.example.test.", RRType::CNAME, 3600, {"_mta-sts.example.test."});
+  RRset local = rrset("_smtp._tls.example.test.", RRType::CNAME, {"_mta-sts.example.test."});
   apply_ok(*f.provider, zone_plan("example.test", {create(local)}));
   ZoneSnapshot same = read_ok(*f.provider, "example.test", "example.test");
   CHECK(find(same, "_smtp._tls.example.test.", RRType::CNAME) == local);
@@ -247,13 +237,13 @@ TEST_CASE("rfc2136: A/AAAA to CNAME and back in one message each", "[rfc2136]") 
   Fixture f(EACH_SERVER);
   INFO("server: " + f.server->kind());
   const std::string host = "mta-sts.example.test.";
-  RRset a = rrset(host, RRType::A, 300, {"192.0.2.1"});
-  RRset aaaa = rrset(host, RRType::AAAA, 300, {"2001:db8::1"});
+  RRset a = rrset(host, RRType::A, {"192.0.2.1"}, 300);
+  RRset aaaa = rrset(host, RRType::AAAA, {"2001:db8::1"}, 300);
   apply_ok(*f.provider, zone_plan("example.test", {create(a), create(aaaa)}));
   ZoneSnapshot live = read_ok(*f.provider, "example.test", "example.test");
   REQUIRE(find(live, host, RRType::A) == a);
 
-  RRset cname = rrset(host, RRType::CNAME, 300, {"sts.provider.test."});
+  RRset cname = rrset(host, RRType::CNAME, {"sts.provider.test."}, 300);
   // Plan order: deletes first; the provider also puts every delete before any add.
   apply_ok(*f.provider, zone_plan("example.test", {remove(a), remove(aaaa), create(cname)}));
   CHECK(f.server->query(host, "CNAME") == std::vector<std::string>{"sts.provider.test."});
@@ -282,7 +272,7 @@ TEST_CASE("rfc2136: a change made between read and apply is a conflict and is ke
   INFO(ns.err);
   REQUIRE(ns.exit_code == 0);
 
-  RRset mine = rrset(sts, RRType::TXT, 3600, {"google-site-verification=abc", "v=STSv1; id=mine"});
+  RRset mine = rrset(sts, RRType::TXT, {"google-site-verification=abc", "v=STSv1; id=mine"});
   ProviderError e = apply_fails(*f.provider, zone_plan("example.test", {update(before, mine)}));
   CHECK(e.kind() == ProviderError::Kind::Conflict);
   CHECK(std::string(e.what()) ==
@@ -292,7 +282,7 @@ TEST_CASE("rfc2136: a change made between read and apply is a conflict and is ke
         std::vector<std::string>{"\"google-site-verification=abc\"", "\"v=STSv1; id=theirs\""});
 
   // A create where the RRset appeared meanwhile: YXRRSET.
-  RRset report = rrset(rpt, RRType::TXT, 3600, {"v=TLSRPTv1; rua=mailto:me@example.test"});
+  RRset report = rrset(rpt, RRType::TXT, {"v=TLSRPTv1; rua=mailto:me@example.test"});
   e = apply_fails(*f.provider, zone_plan("example.test", {create(report)}));
   CHECK(e.kind() == ProviderError::Kind::Conflict);
   CHECK(std::string(e.what()) ==
@@ -306,8 +296,7 @@ TEST_CASE("rfc2136: TSIG and authority errors name server, zone and key, never t
   INFO("server: " + f.server->kind());
   const std::string where = "provider 'bind' (rfc2136): failed to update zone 'example.test' on 127.0.0.1:" +
                             std::to_string(f.server->port());
-  RRset report =
-      rrset("_smtp._tls.example.test.", RRType::TXT, 3600, {"v=TLSRPTv1; rua=mailto:me@example.test"});
+  RRset report = rrset("_smtp._tls.example.test.", RRType::TXT, {"v=TLSRPTv1; rua=mailto:me@example.test"});
   ZonePlan plan = zone_plan("example.test", {create(report)});
   std::vector<std::string> texts;
   // How each server words a key it does not accept: BIND and Knot answer with
@@ -380,7 +369,7 @@ TEST_CASE("rfc2136: TSIG and authority errors name server, zone and key, never t
 
   SECTION("zone not served: NOTAUTH on update, error on read") {
     ZonePlan other =
-        zone_plan("missing.test", {create(rrset("_smtp._tls.missing.test.", RRType::TXT, 3600, {"x"}))});
+        zone_plan("missing.test", {create(rrset("_smtp._tls.missing.test.", RRType::TXT, {"x"}))});
     ProviderError e = apply_fails(*f.provider, other);
     CHECK(e.kind() == ProviderError::Kind::ZoneMissing);
     CHECK(std::string(e.what()) ==
@@ -403,8 +392,7 @@ TEST_CASE("rfc2136: TSIG and authority errors name server, zone and key, never t
   }
 
   SECTION("name outside the zone is refused before sending") {
-    ZonePlan bad =
-        zone_plan("example.test", {create(rrset("_smtp._tls.other.test.", RRType::TXT, 3600, {"x"}))});
+    ZonePlan bad = zone_plan("example.test", {create(rrset("_smtp._tls.other.test.", RRType::TXT, {"x"}))});
     ProviderError e = apply_fails(*f.provider, bad);
     CHECK(e.kind() == ProviderError::Kind::Rejected);
     CHECK(std::string(e.what()) ==
@@ -436,8 +424,8 @@ TEST_CASE("rfc2136: secret sources, algorithm names and hmac-md5 opt-in", "[rfc2
     auto provider = make_rfc2136_provider(config);
     unsetenv("STSCTL_TEST_TSIG_SECRET");
     apply_ok(*provider,
-             zone_plan("example.test", {create(rrset("_smtp._tls.example.test.", RRType::TXT, 60,
-                                                     {"v=TLSRPTv1; rua=mailto:a@example.test"}))}));
+             zone_plan("example.test", {create(rrset("_smtp._tls.example.test.", RRType::TXT,
+                                                     {"v=TLSRPTv1; rua=mailto:a@example.test"}, 60))}));
     CHECK(f.server->query("_smtp._tls.example.test", "TXT").size() == 1);
   }
 
@@ -490,7 +478,7 @@ TEST_CASE("rfc2136: secret sources, algorithm names and hmac-md5 opt-in", "[rfc2
     auto provider = make_rfc2136_provider(config);
     ProviderError e = apply_fails(
         *provider,
-        zone_plan("example.test", {create(rrset("_smtp._tls.example.test.", RRType::TXT, 60, {"x"}))}));
+        zone_plan("example.test", {create(rrset("_smtp._tls.example.test.", RRType::TXT, {"x"}, 60))}));
     CHECK_THAT(e.what(), Catch::Contains("BADKEY"));
   }
 
@@ -505,8 +493,8 @@ TEST_CASE("rfc2136: secret sources, algorithm names and hmac-md5 opt-in", "[rfc2
   SECTION("udp transport") {
     config.transport = "udp";
     auto provider = make_rfc2136_provider(config);
-    RRset big = rrset("_smtp._tls.example.test.", RRType::TXT, 60,
-                      {std::string(600, 'x'), std::string(600, 'y'), std::string(600, 'z')});
+    RRset big = rrset("_smtp._tls.example.test.", RRType::TXT,
+                      {std::string(600, 'x'), std::string(600, 'y'), std::string(600, 'z')}, 60);
     apply_ok(*provider, zone_plan("example.test", {create(big)}));
     // The answer exceeds 512 octets: read falls back to TCP.
     CHECK(find(read_ok(*provider, "example.test", "example.test"), "_smtp._tls.example.test.", RRType::TXT) ==
@@ -516,8 +504,7 @@ TEST_CASE("rfc2136: secret sources, algorithm names and hmac-md5 opt-in", "[rfc2
 
 TEST_CASE("rfc2136: stopped server is unreachable, a silent one times out", "[rfc2136]") {
   Fixture f("BIND");
-  RRset report =
-      rrset("_smtp._tls.example.test.", RRType::TXT, 3600, {"v=TLSRPTv1; rua=mailto:me@example.test"});
+  RRset report = rrset("_smtp._tls.example.test.", RRType::TXT, {"v=TLSRPTv1; rua=mailto:me@example.test"});
 
   SECTION("stopped") {
     f.server->stop();

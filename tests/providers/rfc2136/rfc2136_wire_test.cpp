@@ -1,5 +1,6 @@
 #include "rfc2136/rfc2136_wire.h"
 #include "rfc2136/rfc2136_config.h"
+#include "support/records_fixture.h"
 
 #include <catch2/catch.hpp>
 
@@ -7,6 +8,7 @@
 
 using namespace stsctl;
 using namespace stsctl::rfc2136;
+using stsctl::test::rrset;
 
 namespace {
 
@@ -26,15 +28,6 @@ std::optional<std::string> round_trip(RRType type, const std::string& value) {
     return std::nullopt;
   }
   return canonical_value(rr.get(), type);
-}
-
-RRset rrset(const std::string& owner, RRType type, std::vector<std::string> values) {
-  RRset set;
-  set.owner = owner;
-  set.type = type;
-  set.ttl = 3600;
-  set.values = std::move(values);
-  return set;
 }
 
 std::string section_text(const ldns_rr_list* list) {
