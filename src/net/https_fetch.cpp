@@ -160,8 +160,12 @@ CURLcode on_ssl_ctx(CURL* /*easy*/, void* ssl_ctx, void* user) {
   return CURLE_OK;
 }
 
+// `forget`: policy hosts whose resolve entries curl may drop from its DNS
+// cache (finished transfers); curl walks that cache on every name lookup,
+// so entries left behind would make a large batch quadratic.
 std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOptions& options,
-                                        SharedTrust* trust, CURLSH* share) {
+                                        SharedTrust* trust, CURLSH* share,
+                                        const std::vector<std::string>& forget = {}) {
   global_init();
   auto transfer = std::make_unique<Transfer>();
   transfer->result.url = "https://mta-sts." + normalize_name(domain) + "/.well-known/mta-sts.txt";
@@ -181,6 +185,17 @@ std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOp
     transfer->connect_to.release();
     transfer->connect_to.reset(appended);
   }
+  auto append_resolve = [&](const std::string& entry) {
+    curl_slist* appended = curl_slist_append(transfer->resolve.get(), entry.c_str());
+    if (appended == nullptr) {
+      throw std::runtime_error("out of memory building the resolve list");
+    }
+    static_cast<void>(transfer->resolve.release());  // now owned by `appended`
+    transfer->resolve.reset(appended);
+  };
+  for (const auto& old_host : forget) {
+    append_resolve("-" + old_host + ":443");
+  }
   const std::string host = "mta-sts." + normalize_name(domain);
   auto addresses = options.resolve.find(host);
   if (addresses != options.resolve.end() && !addresses->second.empty() &&
@@ -191,10 +206,9 @@ std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOp
       // curl wants IPv6 literals in brackets in a --resolve entry.
       entry += (i == 0 ? "" : ",") + (address.find(':') != std::string::npos ? "[" + address + "]" : address);
     }
-    transfer->resolve.reset(curl_slist_append(nullptr, entry.c_str()));
-    if (!transfer->resolve) {
-      throw std::runtime_error("out of memory building the resolve list");
-    }
+    append_resolve(entry);
+  }
+  if (transfer->resolve) {
     curl_easy_setopt(easy, CURLOPT_RESOLVE, transfer->resolve.get());
   }
   auto timeout_ms = static_cast<long>(options.timeout_seconds * 1000);
@@ -384,10 +398,17 @@ void fetch_shard(const std::vector<std::string>& domains, size_t first, size_t s
   }
   // Transfers by their index in `domains`; CURLOPT_PRIVATE finds them again.
   std::map<size_t, std::unique_ptr<Transfer>> active;
+  // Policy hosts in flight (a name may come twice) and those done since the
+  // last start, whose DNS cache entries the next transfer drops.
+  std::map<std::string, int> hosts_in_flight;
+  std::vector<std::string> forget;
+  auto host_of = [&](size_t index) { return "mta-sts." + normalize_name(domains[index]); };
   size_t next = first;
   auto start_next = [&] {
     while (next < domains.size() && active.size() < limit) {
-      auto transfer = make_transfer(domains[next], options, &trust, share.get());
+      auto transfer = make_transfer(domains[next], options, &trust, share.get(), forget);
+      forget.clear();
+      ++hosts_in_flight[host_of(next)];
       transfer->index = next;
       CURLMcode added = curl_multi_add_handle(multi.get(), transfer->easy.get());
       if (added != CURLM_OK) {
@@ -415,6 +436,11 @@ void fetch_shard(const std::vector<std::string>& domains, size_t first, size_t s
       auto found = active.find(index);
       results[index] = finish(*found->second, code);
       active.erase(found);
+      auto host = hosts_in_flight.find(host_of(index));
+      if (--host->second == 0) {
+        forget.push_back(host->first);
+        hosts_in_flight.erase(host);
+      }
     }
     start_next();
   }
