@@ -1,9 +1,10 @@
 #pragma once
 // `stsctl check`: live checks of MTA-STS and TLS-RPT for many domains over
 // DNS, HTTPS and SMTP STARTTLS, as a sender would see them. Gathering
-// (gather.cpp) runs in three phases: pipelined DNS, one HTTPS multi fetch
-// sharing a CA store, SMTP probes sharing one TLS context; HTTPS and SMTP
-// connect to the addresses check itself resolved. Evaluation is pure
+// (gather.cpp): the policy hosts' addresses in one pipelined DNS batch, then
+// the HTTPS fetches (sharing a CA store, on a thread per core) overlap the
+// other lookups and the SMTP probes (sharing one TLS context); HTTPS and
+// SMTP connect to the addresses check itself resolved. Evaluation is pure
 // (evaluate.cpp), output in format.cpp. Network failures never throw: they
 // become Fail findings. Only bad options throw (std::runtime_error /
 // std::invalid_argument, e.g. an unusable --resolver).

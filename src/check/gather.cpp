@@ -1,11 +1,12 @@
-// Gathering for `check` (edge): DNS for every domain in one pipelined batch,
-// then the policy fetches and, at the same time, one STARTTLS probe per
-// distinct MX host. HTTPS
-// and SMTP connect to the addresses resolved here, so every answer comes
-// from the same resolver (no second lookup through the system resolver).
+// Gathering for `check` (edge): the policy hosts' addresses in one pipelined
+// DNS batch, then the policy fetches on their own threads while the other
+// lookups (one batch) and one STARTTLS probe per distinct MX host run here.
+// HTTPS and SMTP connect to the addresses resolved here, so every answer
+// comes from the same resolver (no second lookup through the system resolver).
 #include "check/caa.h"
 #include "check/checker.h"
 
+#include <functional>
 #include <future>
 #include <map>
 
@@ -13,12 +14,13 @@ namespace stsctl {
 
 namespace {
 
-// The lookups of one domain, in the order lookup_many answers them.
-constexpr size_t k_fixed_queries = 8;
+// The lookups of one domain besides the policy host's addresses, in the
+// order lookup_many answers them.
+constexpr size_t k_fixed_queries = 6;
 
 std::vector<DnsQuery> domain_queries(const std::string& d) {
   return {{"_mta-sts." + d, "TXT"},     {d, "TXT"}, {"_smtp._tls." + d, "TXT"}, {"_smtp_tls." + d, "TXT"},
-          {"_smtp-tlsrpt." + d, "TXT"}, {d, "MX"},  {"mta-sts." + d, "A"},      {"mta-sts." + d, "AAAA"}};
+          {"_smtp-tlsrpt." + d, "TXT"}, {d, "MX"}};
 }
 
 std::vector<std::string> policy_host_addresses(const DomainObservation& o) {
@@ -31,10 +33,36 @@ std::vector<std::string> policy_host_addresses(const DomainObservation& o) {
   return addresses;
 }
 
-void gather_dns(DnsLookup& dns, const CheckOptions& options, const std::vector<CheckTarget>& targets,
-                std::vector<DomainObservation>& observed) {
+// Reports DNS progress over both batches as one count.
+std::function<void(size_t, size_t)> dns_progress(const CheckOptions& options, size_t before, size_t total) {
+  return [&options, before, total](size_t done, size_t /*batch*/) {
+    if (options.progress) {
+      options.progress("dns", before + done, total);
+    }
+  };
+}
+
+// First batch: mta-sts.D A and AAAA, all the HTTPS fetches need to start.
+void gather_policy_hosts(DnsLookup& dns, const CheckOptions& options, const std::vector<CheckTarget>& targets,
+                         std::vector<DomainObservation>& observed, size_t total) {
   std::vector<DnsQuery> queries;
-  queries.reserve(targets.size() * (k_fixed_queries + 4));
+  queries.reserve(targets.size() * 2);
+  for (const auto& target : targets) {
+    queries.push_back({"mta-sts." + target.domain, "A"});
+    queries.push_back({"mta-sts." + target.domain, "AAAA"});
+  }
+  std::vector<DnsAnswer> answers = dns.lookup_many(queries, dns_progress(options, 0, total));
+  for (size_t i = 0; i < targets.size(); ++i) {
+    observed[i].host_a = std::move(answers[2 * i]);
+    observed[i].host_aaaa = std::move(answers[2 * i + 1]);
+  }
+}
+
+// Second batch, while the fetches run: the records and CAA of every domain.
+void gather_records(DnsLookup& dns, const CheckOptions& options, const std::vector<CheckTarget>& targets,
+                    std::vector<DomainObservation>& observed, size_t total) {
+  std::vector<DnsQuery> queries;
+  queries.reserve(targets.size() * (k_fixed_queries + 2));
   // CAA names are shared between domains (parents): each is asked once.
   std::map<std::string, size_t> caa_index;
   std::vector<std::vector<size_t>> caa_of(targets.size());
@@ -52,11 +80,7 @@ void gather_dns(DnsLookup& dns, const CheckOptions& options, const std::vector<C
       caa_of[i].push_back(it->second);
     }
   }
-  std::vector<DnsAnswer> answers = dns.lookup_many(queries, [&](size_t done, size_t total) {
-    if (options.progress) {
-      options.progress("dns", done, total);
-    }
-  });
+  std::vector<DnsAnswer> answers = dns.lookup_many(queries, dns_progress(options, 2 * targets.size(), total));
   for (size_t i = 0; i < targets.size(); ++i) {
     DomainObservation& o = observed[i];
     DnsAnswer* a = &answers[i * k_fixed_queries];
@@ -66,8 +90,6 @@ void gather_dns(DnsLookup& dns, const CheckOptions& options, const std::vector<C
     o.typo_txt = std::move(a[3]);
     o.legacy_txt = std::move(a[4]);
     o.mx = std::move(a[5]);
-    o.host_a = std::move(a[6]);
-    o.host_aaaa = std::move(a[7]);
     for (size_t index : caa_of[i]) {
       o.caa.push_back(answers[index]);  // copied: parents are shared
     }
@@ -127,14 +149,10 @@ void gather_smtp(DnsLookup& dns, const CheckOptions& options, std::vector<Domain
 CheckReport run_checks(const CheckOptions& options, const std::vector<CheckTarget>& targets) {
   std::vector<DomainObservation> observed(targets.size());
   DnsLookup dns(options.dns);
-  gather_dns(dns, options, targets, observed);
-
-  // SMTP probes run on their own thread while the HTTPS fetches run here:
-  // both mostly wait on the network, so the run takes the longer of the two.
-  std::future<void> smtp;
-  if (options.smtp) {
-    smtp = std::async(std::launch::async, [&] { gather_smtp(dns, options, observed); });
-  }
+  // Progress counts the lookups of both batches (CAA names estimated as one
+  // per domain; the last report is exact).
+  size_t dns_total = targets.size() * (2 + k_fixed_queries + 1);
+  gather_policy_hosts(dns, options, targets, observed, dns_total);
 
   // The policy hosts' addresses from our own lookups (like curl --resolve);
   // a connect_to entry (tests) still wins inside fetch_policies.
@@ -147,25 +165,28 @@ CheckReport run_checks(const CheckOptions& options, const std::vector<CheckTarge
       fetch.resolve["mta-sts." + targets[i].domain] = std::move(addresses);
     }
   }
-  std::vector<FetchResult> fetched;
+  // The fetches (mostly TLS handshakes) run on their own threads while the
+  // other lookups and the SMTP probes go on here: each phase mostly waits on
+  // the network, so the run takes about as long as the longest.
+  std::future<std::vector<FetchResult>> fetching =
+      std::async(std::launch::async, [&] { return fetch_policies(domains, fetch, options.https_parallel); });
   try {
-    fetched = fetch_policies(domains, fetch, options.https_parallel);
-  } catch (...) {
-    if (smtp.valid()) {
-      smtp.wait();
+    gather_records(dns, options, targets, observed, dns_total);
+    if (options.smtp) {
+      gather_smtp(dns, options, observed);
+      if (options.progress) {
+        options.progress("smtp", targets.size(), targets.size());
+      }
     }
+  } catch (...) {
+    fetching.wait();
     throw;
   }
+  std::vector<FetchResult> fetched = fetching.get();
   if (options.progress) {
     options.progress("https", targets.size(), targets.size());
   }
-  if (smtp.valid()) {
-    smtp.get();
-    if (options.progress) {
-      options.progress("smtp", targets.size(), targets.size());
-    }
-  }
-  // gather_smtp touches only the smtp fields; the fetches are stored after it ends.
+  // Each field of an observation has one writer: the fetches are stored here.
   for (size_t i = 0; i < targets.size() && i < fetched.size(); ++i) {
     observed[i].fetch = std::move(fetched[i]);
   }

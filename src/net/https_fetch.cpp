@@ -2,17 +2,24 @@
 
 #include "dns/name.h"
 #include "util/handles.h"
+#include "util/parallel.h"
 #include "util/text.h"
 
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <poll.h>
+
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <exception>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 namespace stsctl {
 
@@ -66,6 +73,7 @@ struct Transfer {
   CurlSlist connect_to;
   CurlSlist resolve;
   SharedTrust* trust = nullptr;
+  size_t index = 0;  // in the caller's domains
   size_t max_bytes = 0;
   bool ca_load_failed = false;
   char error_buffer[CURL_ERROR_SIZE] = {};
@@ -152,8 +160,12 @@ CURLcode on_ssl_ctx(CURL* /*easy*/, void* ssl_ctx, void* user) {
   return CURLE_OK;
 }
 
+// `forget`: policy hosts whose resolve entries curl may drop from its DNS
+// cache (finished transfers); curl walks that cache on every name lookup,
+// so entries left behind would make a large batch quadratic.
 std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOptions& options,
-                                        SharedTrust* trust, CURLSH* share) {
+                                        SharedTrust* trust, CURLSH* share,
+                                        const std::vector<std::string>& forget = {}) {
   global_init();
   auto transfer = std::make_unique<Transfer>();
   transfer->result.url = "https://mta-sts." + normalize_name(domain) + "/.well-known/mta-sts.txt";
@@ -173,6 +185,17 @@ std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOp
     transfer->connect_to.release();
     transfer->connect_to.reset(appended);
   }
+  auto append_resolve = [&](const std::string& entry) {
+    curl_slist* appended = curl_slist_append(transfer->resolve.get(), entry.c_str());
+    if (appended == nullptr) {
+      throw std::runtime_error("out of memory building the resolve list");
+    }
+    static_cast<void>(transfer->resolve.release());  // now owned by `appended`
+    transfer->resolve.reset(appended);
+  };
+  for (const auto& old_host : forget) {
+    append_resolve("-" + old_host + ":443");
+  }
   const std::string host = "mta-sts." + normalize_name(domain);
   auto addresses = options.resolve.find(host);
   if (addresses != options.resolve.end() && !addresses->second.empty() &&
@@ -183,10 +206,9 @@ std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOp
       // curl wants IPv6 literals in brackets in a --resolve entry.
       entry += (i == 0 ? "" : ",") + (address.find(':') != std::string::npos ? "[" + address + "]" : address);
     }
-    transfer->resolve.reset(curl_slist_append(nullptr, entry.c_str()));
-    if (!transfer->resolve) {
-      throw std::runtime_error("out of memory building the resolve list");
-    }
+    append_resolve(entry);
+  }
+  if (transfer->resolve) {
     curl_easy_setopt(easy, CURLOPT_RESOLVE, transfer->resolve.get());
   }
   auto timeout_ms = static_cast<long>(options.timeout_seconds * 1000);
@@ -204,6 +226,9 @@ std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOp
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, k_user_agent);
+  // One request per policy host: an idle connection kept for reuse only
+  // costs a socket and curl's liveness probes of its whole cache.
+  curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
@@ -283,6 +308,146 @@ FetchResult fetch_policy(const std::string& domain, const FetchOptions& options)
   return finish(*transfer, code);
 }
 
+namespace {
+
+// One curl multi driven by its sockets (curl_multi_socket_action): a wake-up
+// touches only the transfers whose socket is ready, where curl_multi_perform
+// would step every handshake in flight (one EAGAIN read each) on every wake.
+class SocketLoop {
+ public:
+  explicit SocketLoop(CURLM* multi) : m_multi(multi) {
+    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+  }
+
+  // Waits for the next socket event or curl's timer (at most 1 s) and hands
+  // what happened to curl.
+  void step() {
+    std::vector<pollfd> fds;
+    fds.reserve(m_sockets.size());
+    for (const auto& [fd, events] : m_sockets) {
+      fds.push_back({fd, events, 0});
+    }
+    long wait_ms = 1000;
+    if (m_timer_set) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(m_deadline - Clock::now()).count();
+      wait_ms = std::clamp<long>(static_cast<long>(left), 0, 1000);
+    }
+    int running = 0;
+    if (poll(fds.data(), fds.size(), static_cast<int>(wait_ms)) > 0) {
+      for (const pollfd& entry : fds) {
+        int flags = ((entry.revents & POLLIN) != 0 ? CURL_CSELECT_IN : 0) |
+                    ((entry.revents & POLLOUT) != 0 ? CURL_CSELECT_OUT : 0) |
+                    ((entry.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0 ? CURL_CSELECT_ERR : 0);
+        if (flags != 0) {
+          check(curl_multi_socket_action(m_multi, entry.fd, flags, &running));
+        }
+      }
+    }
+    if (m_timer_set && Clock::now() >= m_deadline) {
+      m_timer_set = false;
+      check(curl_multi_socket_action(m_multi, CURL_SOCKET_TIMEOUT, 0, &running));
+    }
+  }
+
+ private:
+  static void check(CURLMcode code) {
+    if (code != CURLM_OK) {
+      throw std::runtime_error(std::string("curl multi failed (") + curl_multi_strerror(code) + ")");
+    }
+  }
+  static int on_socket(CURL* /*easy*/, curl_socket_t fd, int what, void* user, void* /*socket_data*/) {
+    auto* loop = static_cast<SocketLoop*>(user);
+    if (what == CURL_POLL_REMOVE) {
+      loop->m_sockets.erase(fd);
+    } else {
+      loop->m_sockets[fd] = static_cast<short>(((what & CURL_POLL_IN) != 0 ? POLLIN : 0) |
+                                               ((what & CURL_POLL_OUT) != 0 ? POLLOUT : 0));
+    }
+    return 0;
+  }
+  static int on_timer(CURLM* /*multi*/, long timeout_ms, void* user) {
+    auto* loop = static_cast<SocketLoop*>(user);
+    loop->m_timer_set = timeout_ms >= 0;
+    loop->m_deadline = Clock::now() + std::chrono::milliseconds(std::max(0L, timeout_ms));
+    return 0;
+  }
+
+  using Clock = std::chrono::steady_clock;
+  CURLM* m_multi;
+  std::map<curl_socket_t, short> m_sockets;
+  bool m_timer_set = false;
+  Clock::time_point m_deadline;
+};
+
+// Fetches domains[first], domains[first + stride], ... with at most `limit`
+// transfers in flight on one curl multi; results go to the same indices.
+void fetch_shard(const std::vector<std::string>& domains, size_t first, size_t stride, size_t limit,
+                 const FetchOptions& options, SharedTrust& trust, std::vector<FetchResult>& results) {
+  CurlMulti multi(curl_multi_init());
+  if (!multi) {
+    throw std::runtime_error("failed to create a curl multi handle");
+  }
+  SocketLoop loop(multi.get());
+  // One TLS session cache for the shard's transfers: a server named twice resumes.
+  CurlShare share(curl_share_init());
+  if (share) {
+    curl_share_setopt(share.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  }
+  // Transfers by their index in `domains`; CURLOPT_PRIVATE finds them again.
+  std::map<size_t, std::unique_ptr<Transfer>> active;
+  // Policy hosts in flight (a name may come twice) and those done since the
+  // last start, whose DNS cache entries the next transfer drops.
+  std::map<std::string, int> hosts_in_flight;
+  std::vector<std::string> forget;
+  auto host_of = [&](size_t index) { return "mta-sts." + normalize_name(domains[index]); };
+  size_t next = first;
+  auto start_next = [&] {
+    while (next < domains.size() && active.size() < limit) {
+      auto transfer = make_transfer(domains[next], options, &trust, share.get(), forget);
+      forget.clear();
+      ++hosts_in_flight[host_of(next)];
+      transfer->index = next;
+      CURLMcode added = curl_multi_add_handle(multi.get(), transfer->easy.get());
+      if (added != CURLM_OK) {
+        throw std::runtime_error(std::string("failed to start a transfer (") + curl_multi_strerror(added) +
+                                 ")");
+      }
+      active.emplace(next, std::move(transfer));
+      next += stride;
+    }
+  };
+  start_next();
+  while (!active.empty()) {
+    loop.step();
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi.get(), &queued)) {
+      if (message->msg != CURLMSG_DONE) {
+        continue;
+      }
+      CURL* easy = message->easy_handle;
+      CURLcode code = message->data.result;
+      char* user = nullptr;
+      curl_easy_getinfo(easy, CURLINFO_PRIVATE, &user);
+      size_t index = reinterpret_cast<Transfer*>(user)->index;
+      curl_multi_remove_handle(multi.get(), easy);
+      auto found = active.find(index);
+      results[index] = finish(*found->second, code);
+      active.erase(found);
+      auto host = hosts_in_flight.find(host_of(index));
+      if (--host->second == 0) {
+        forget.push_back(host->first);
+        hosts_in_flight.erase(host);
+      }
+    }
+    start_next();
+  }
+}
+
+}  // namespace
+
 std::vector<FetchResult> fetch_policies(const std::vector<std::string>& domains, const FetchOptions& options,
                                         int parallel) {
   global_init();
@@ -291,60 +456,30 @@ std::vector<FetchResult> fetch_policies(const std::vector<std::string>& domains,
     return results;
   }
   size_t limit = static_cast<size_t>(std::max(1, parallel));
-  CurlMulti multi(curl_multi_init());
-  if (!multi) {
-    throw std::runtime_error("failed to create a curl multi handle");
-  }
+  // The handshakes are CPU work (key exchange, certificate decoding and
+  // verification): a large batch is split over the cores, each shard with its
+  // own curl multi; the CA store is shared (OpenSSL locks it).
+  size_t shards = std::min<size_t>({default_worker_count(), limit, std::max<size_t>(1, domains.size() / 64)});
   SharedTrust trust(options.ca_file);
-  // One TLS session cache for every transfer: a server named twice resumes.
-  CurlShare share(curl_share_init());
-  if (share) {
-    curl_share_setopt(share.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-  }
-  std::vector<std::unique_ptr<Transfer>> transfers(domains.size());
-  size_t next = 0;
-  size_t running = 0;
-  auto start_next = [&] {
-    while (next < domains.size() && running < limit) {
-      transfers[next] = make_transfer(domains[next], options, &trust, share.get());
-      CURLMcode added = curl_multi_add_handle(multi.get(), transfers[next]->easy.get());
-      if (added != CURLM_OK) {
-        throw std::runtime_error(std::string("failed to start a transfer (") + curl_multi_strerror(added) +
-                                 ")");
-      }
-      ++next;
-      ++running;
+  std::vector<std::exception_ptr> errors(shards);
+  auto run = [&](size_t shard) {
+    try {
+      fetch_shard(domains, shard, shards, (limit + shards - 1 - shard) / shards, options, trust, results);
+    } catch (...) {
+      errors[shard] = std::current_exception();
     }
   };
-  start_next();
-  while (running > 0) {
-    int still_running = 0;
-    CURLMcode code = curl_multi_perform(multi.get(), &still_running);
-    if (code != CURLM_OK) {
-      throw std::runtime_error(std::string("curl multi failed (") + curl_multi_strerror(code) + ")");
-    }
-    int queued = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi.get(), &queued)) {
-      if (message->msg != CURLMSG_DONE) {
-        continue;
-      }
-      CURL* easy = message->easy_handle;
-      CURLcode result = message->data.result;
-      char* user = nullptr;
-      curl_easy_getinfo(easy, CURLINFO_PRIVATE, &user);
-      auto* transfer = reinterpret_cast<Transfer*>(user);
-      curl_multi_remove_handle(multi.get(), easy);
-      size_t index = 0;
-      while (transfers[index].get() != transfer) {
-        ++index;
-      }
-      results[index] = finish(*transfer, result);
-      transfers[index].reset();
-      --running;
-    }
-    start_next();
-    if (running > 0) {
-      curl_multi_poll(multi.get(), nullptr, 0, 1000, nullptr);
+  std::vector<std::thread> threads;
+  for (size_t shard = 1; shard < shards; ++shard) {
+    threads.emplace_back(run, shard);
+  }
+  run(0);
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  for (const auto& error : errors) {
+    if (error) {
+      std::rethrow_exception(error);
     }
   }
   return results;

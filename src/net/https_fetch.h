@@ -44,9 +44,10 @@ struct FetchResult {
 /// Fetches https://mta-sts.<domain>/.well-known/mta-sts.txt.
 FetchResult fetch_policy(const std::string& domain, const FetchOptions& options);
 
-/// Fetches many at once (curl multi, at most `parallel` in flight); results in
-/// the order of `domains`. The transfers share one CA store (loaded once per
-/// call) and one TLS session cache.
+/// Fetches many at once (at most `parallel` in flight); results in the order
+/// of `domains`. A large batch is split over a few threads (one per core, at
+/// most four), each driving a curl multi by socket events; every transfer
+/// shares one CA store (loaded once per call), each thread one TLS session cache.
 std::vector<FetchResult> fetch_policies(const std::vector<std::string>& domains, const FetchOptions& options,
                                         int parallel = 32);
 

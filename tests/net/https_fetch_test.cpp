@@ -261,6 +261,35 @@ TEST_CASE("fetch_policies handles many domains", "[https_fetch]") {
   }
 }
 
+TEST_CASE("fetch_policies splits a large batch over threads and keeps the order", "[https_fetch]") {
+  // 150 domains make more than one shard (one per 64 domains, up to a thread
+  // per core); failures must land at their own index too.
+  const std::vector<std::string> kinds{"good.test", "other.test", "missing.test", "expired.test"};
+  std::vector<std::string> domains;
+  for (size_t i = 0; i < 150; ++i) {
+    domains.push_back(kinds[i % kinds.size()]);
+  }
+  std::vector<FetchResult> results = fetch_policies(domains, server().fetch_options(), 16);
+  REQUIRE(results.size() == domains.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    INFO(i << ": " << results[i].error);
+    CHECK(results[i].url == "https://mta-sts." + domains[i] + "/.well-known/mta-sts.txt");
+    switch (i % kinds.size()) {
+      case 0:
+        CHECK(results[i].body == k_policy);
+        break;
+      case 1:
+        CHECK(results[i].body.find("mx: other.test") != std::string::npos);
+        break;
+      case 2:
+        CHECK(results[i].status == 404);
+        break;
+      default:
+        CHECK(results[i].certificate_error);
+    }
+  }
+}
+
 namespace {
 // Stops nginx before static destruction of anything it uses.
 StopServerAtExit g_stop_server;

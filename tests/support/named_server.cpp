@@ -121,7 +121,8 @@ NamedServer::NamedServer(const std::vector<ZoneSpec>& zones) {
     conf << "include \"" << d << "/tsig.key\";\n"
          << "options {\n  directory \"" << d << "\";\n  listen-on port " << m_port << " { 127.0.0.1; };\n"
          << "  listen-on-v6 { none; };\n  pid-file \"" << d << "/named.pid\";\n  session-keyfile \"" << d
-         << "/session.key\";\n  recursion no;\n  allow-transfer { none; };\n  notify no;\n};\n"
+         << "/session.key\";\n  recursion no;\n  dnssec-validation no;  // no root key refresh: loopback "
+            "only\n  allow-transfer { none; };\n  notify no;\n};\n"
          << "controls { };\n"
          << zone_conf;
     write_file(conf_path, conf.str());
