@@ -23,9 +23,9 @@
 // the log sink, not only when verbose).
 //
 // Zones are processed concurrently, at most 8 requests in flight, each worker
-// with its own connection; at most 2 PATCHes are in flight when the server's
-// `launch` (GET .../config) has gsqlite3, which fails many concurrent
-// writers, and one after the first 5xx. read_zones sends the zone list and
+// with its own connection; PATCHes go one at a time when the server's
+// `launch` (GET .../config) has gsqlite3, which fails concurrent writers, and
+// drop to one at the first 5xx otherwise. read_zones sends the zone list and
 // the searches together. The API key is sent only as
 // X-API-Key and never appears in errors or log lines.
 

@@ -42,16 +42,10 @@ constexpr size_t k_search_max_zones_per_query = 16;
 constexpr size_t k_search_results_per_zone = 64;
 constexpr size_t k_search_min_results = 10000;
 
-// PATCHes in flight on a backend that serialises writes (gsqlite3): with two,
-// one request travels and is parsed while the other holds the write lock
-// (bench/powerdns: no 500 in 6,000 PATCHes at 2 to 4 in flight; 920 of 1,000
-// failed "database is locked" at 50).
-constexpr size_t k_serialised_in_flight = 2;
-
 // Caps how many zone PATCHes are in flight for one apply_zones call. It starts
-// at k_serialised_in_flight when the server's backend is known to serialise
-// writes, else at k_max_in_flight; the first 5xx answer to a PATCH drops it
-// to one for the rest of the call (a backend busy with concurrent writers).
+// at one when the server's backend is known to serialise writes, else at
+// k_max_in_flight; the first 5xx answer to a PATCH drops it to one for the
+// rest of the call (a backend busy with concurrent writers).
 class WriteGate {
  public:
   explicit WriteGate(size_t limit) : m_limit(limit) {}

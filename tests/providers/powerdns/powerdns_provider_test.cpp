@@ -416,7 +416,7 @@ TEST_CASE("many zones apply concurrently and empty plans send nothing", "[powerd
     INFO((result.error ? result.error->what() : ""));
     CHECK_FALSE(result.error);
   }
-  // 20 GETs, GET .../config and 20 PATCHes (at most 2 in flight on gsqlite3), none for the empty plan.
+  // 20 GETs, GET .../config and 20 PATCHes (one at a time on gsqlite3), none for the empty plan.
   const std::string logged = provider_log->all();
   const std::string first_patched =
       "PATCH " + server().api_url() + "/api/v1/servers/localhost/zones/" + zones[0] + ". -> 204";
@@ -820,7 +820,7 @@ TEST_CASE("search read: disabled records count as absent and survive an apply", 
   CHECK(disabled_record_kept(zone));
 }
 
-TEST_CASE("auto read: few zones one GET each; many zones by search; PATCHes 2 at a time on gsqlite3",
+TEST_CASE("auto read: few zones one GET each; many zones by search; PATCHes one at a time on gsqlite3",
           "[powerdns][search]") {
   // Its own server, so that the share of asked zones is known.
   PdnsServer own;
