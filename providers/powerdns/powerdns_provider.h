@@ -25,7 +25,8 @@
 // Zones are processed concurrently, at most 8 requests in flight, each worker
 // with its own connection; PATCHes go one at a time when the server's
 // `launch` (GET .../config) has gsqlite3, which fails concurrent writers, and
-// drop to one at the first 5xx otherwise. The API key is sent only as
+// drop to one at the first 5xx otherwise. read_zones sends the zone list and
+// the searches together. The API key is sent only as
 // X-API-Key and never appears in errors or log lines.
 
 #include "powerdns/powerdns_config.h"

@@ -174,9 +174,38 @@ ZoneReadResult PowerdnsProvider::read_one(HttpClient& client, const ZoneQuery& q
 bool PowerdnsProvider::read_by_search(const std::vector<ZoneQuery>& queries,
                                       const std::vector<size_t>& indexes,
                                       std::vector<ZoneReadResult>& results) {
-  HttpClient client(m_key, m_config.ca_file, m_config.timeout_seconds, m_log);
-  // The zone list says which zones exist: search-data finds records only.
-  HttpResponse listed = send(client, "GET", url({"zones"}));
+  std::set<std::string> patterns;
+  for (size_t i : indexes) {
+    const std::string apex = absolute_name(queries[i].zone);
+    for (const auto& key : queries[i].owned_keys) {
+      const std::string owner = absolute_name(key.owner);
+      if (owner != apex) {
+        patterns.insert(owner.substr(0, owner.find('.')) + ".*");
+      }
+    }
+  }
+  // Room for every record at an owned name in every zone of the largest
+  // server searched (k_search_max_zones_per_query per asked zone).
+  const size_t limit =
+      m_tuning.search_limit > 0
+          ? m_tuning.search_limit
+          : std::max(k_search_min_results,
+                     k_search_results_per_zone * k_search_max_zones_per_query * indexes.size());
+  // The zone list (which zones exist: search-data finds records only) and
+  // the searches go out together: one round trip, not two, before the plan.
+  const std::vector<std::string> searches(patterns.begin(), patterns.end());
+  std::vector<std::optional<json>> found(searches.size());
+  HttpResponse listed;
+  for_each_parallel(
+      searches.size() + 1, k_max_in_flight,
+      [&](size_t s, HttpClient& client) {
+        if (s == 0) {
+          listed = send(client, "GET", url({"zones"}));
+        } else {
+          found[s - 1] = search_records(client, searches[s - 1], limit);
+        }
+      },
+      [](size_t, const std::string&) {});
   if (!listed.transport_ok || listed.status == 401 || listed.status == 403) {
     for (size_t i : indexes) {
       results[i].zone = strip_dot(queries[i].zone);
@@ -203,39 +232,19 @@ bool PowerdnsProvider::read_by_search(const std::vector<ZoneQuery>& queries,
       server_zones.size() > k_search_max_zones_per_query * indexes.size()) {
     return false;
   }
-
-  std::map<std::string, SnapshotBuilder> builders;  // absolute zone name ->
-  std::set<std::string> patterns;
-  for (size_t i : indexes) {
-    const std::string apex = absolute_name(queries[i].zone);
-    if (server_zones.count(apex) == 0) {
-      continue;
-    }
-    builders.emplace(apex, SnapshotBuilder(queries[i]));
-    for (const auto& key : queries[i].owned_keys) {
-      const std::string owner = absolute_name(key.owner);
-      if (owner != apex) {
-        patterns.insert(owner.substr(0, owner.find('.')) + ".*");
-      }
-    }
-  }
-  const size_t limit = m_tuning.search_limit > 0
-                           ? m_tuning.search_limit
-                           : std::max(k_search_min_results, k_search_results_per_zone * server_zones.size());
-  const std::vector<std::string> searches(patterns.begin(), patterns.end());
-  std::vector<std::optional<json>> found(searches.size());
-  for_each_parallel(
-      searches.size(), k_max_in_flight,
-      [&](size_t s, HttpClient& search_client) {
-        found[s] = search_records(search_client, searches[s], limit);
-      },
-      [](size_t, const std::string&) {});
   for (const auto& records : found) {
     if (!records) {
       return false;
     }
   }
 
+  std::map<std::string, SnapshotBuilder> builders;  // absolute zone name ->
+  for (size_t i : indexes) {
+    const std::string apex = absolute_name(queries[i].zone);
+    if (server_zones.count(apex) != 0) {
+      builders.emplace(apex, SnapshotBuilder(queries[i]));
+    }
+  }
   for (const auto& records : found) {
     for (const auto& record : *records) {
       std::string zone;

@@ -40,9 +40,10 @@ std::vector<ZoneApplyResult> PowerdnsProvider::apply_zones(const std::vector<Zon
   return results;
 }
 
-// gsqlite3 fails a second concurrent writer at once ("database is locked":
-// its read snapshot went stale) instead of queueing it, so with it parallel
-// PATCHes only buy retries and backoff sleeps, never throughput.
+// gsqlite3 fails concurrent writers ("database is locked") instead of
+// queueing them, so with it parallel PATCHes only buy retries and backoff
+// sleeps (bench/powerdns on a loaded machine: 699 of 1,000 PATCHes failed
+// with 2 in flight, 906 with 50).
 // Asked once per provider (GET .../config, the server's `launch`); when the
 // answer is not usable, the WriteGate still drops to one after a 5xx.
 bool PowerdnsProvider::backend_serialises_writes() {
