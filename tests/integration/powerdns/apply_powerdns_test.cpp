@@ -170,9 +170,9 @@ publish:
 )";
     config = replace_all(config, "Z1", z1);
     config = replace_all(config, "Z3", z3);
+    config = replace_all(config, "PORT", std::to_string(second_port));  // before any path goes in
     config = replace_all(config, "URL", pdns.api_url());
-    config = replace_all(config, "KEYFILE", pdns.api_key_file());
-    return replace_all(config, "PORT", std::to_string(second_port));
+    return replace_all(config, "KEYFILE", pdns.api_key_file());
   };
   TempDir dir("it-pdns-down");
   write_file(dir.file("stsctl.yaml"), config_for(closed_port));

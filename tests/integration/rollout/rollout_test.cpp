@@ -42,12 +42,13 @@ struct Scenario {
   }
 
   /// `domains` is the YAML of the domains map, with Z0, Z1... for the zones.
-  void write_config(const std::string& domains) {
-    std::string config = rollout_config(pdns, *nginx, zones, {domains, gates, ""});
+  void write_config(std::string domains) {
+    // Only in the domains: temporary paths elsewhere in the config may
+    // contain "Z0" by chance (mkdtemp suffixes).
     for (size_t i = 0; i < zones.size(); ++i) {
-      config = replace_all(config, "Z" + std::to_string(i), zones[i]);
+      domains = replace_all(domains, "Z" + std::to_string(i), zones[i]);
     }
-    write_file(dir.file("stsctl.yaml"), config);
+    write_file(dir.file("stsctl.yaml"), rollout_config(pdns, *nginx, zones, {domains, gates, ""}));
   }
 
   CommandResult run(const std::string& now, std::vector<std::string> args) {
