@@ -64,6 +64,19 @@ std::string bash_completions(const std::string& script_path, const std::string& 
   return result.out;
 }
 
+/// Three domains (one an alias) whose names completion offers.
+std::string write_completion_config(TempDir& dir) {
+  std::string config = dir.file("stsctl.yaml");
+  test::write_file(config,
+                   "version: 1\n"
+                   "defaults: {policy_host: {ipv4: [192.0.2.1]}}\n"
+                   "domains:\n"
+                   "  example.net: {mx: [mail.example.net]}\n"
+                   "  example.org: {alias_of: example.net}\n"
+                   "  other.example: {mx: [mail.example.net]}\n");
+  return config;
+}
+
 }  // namespace
 
 TEST_CASE("man pages render with groff -ww without a warning") {
@@ -127,14 +140,7 @@ TEST_CASE("bash completion completes commands, options, values and configured do
   TempDir dir("completion");
   std::string script = dir.file("stsctl.bash");
   test::write_file(script, generated({"__completion", "bash"}));
-  std::string config = dir.file("stsctl.yaml");
-  test::write_file(config,
-                   "version: 1\n"
-                   "defaults: {policy_host: {ipv4: [192.0.2.1]}}\n"
-                   "domains:\n"
-                   "  example.net: {mx: [mail.example.net]}\n"
-                   "  example.org: {alias_of: example.net}\n"
-                   "  other.example: {mx: [mail.example.net]}\n");
+  std::string config = write_completion_config(dir);
 
   CHECK(bash_completions(script, "stsctl ''") ==
         "validate\nrender\nplan\napply\npromote\nstatus\ncheck\ninit\nreport\nstate\n");
@@ -154,14 +160,7 @@ TEST_CASE("zsh completion, driven through zsh's line editor, completes commands,
   REQUIRE(test::have_program("zsh"));
   TempDir dir("completion");
   test::write_file(dir.file("_stsctl"), generated({"__completion", "zsh"}));
-  std::string config = dir.file("stsctl.yaml");
-  test::write_file(config,
-                   "version: 1\n"
-                   "defaults: {policy_host: {ipv4: [192.0.2.1]}}\n"
-                   "domains:\n"
-                   "  example.net: {mx: [mail.example.net]}\n"
-                   "  example.org: {alias_of: example.net}\n"
-                   "  other.example: {mx: [mail.example.net]}\n");
+  std::string config = write_completion_config(dir);
   std::string build_dir = STSCTL_BINARY;
   build_dir = build_dir.substr(0, build_dir.rfind('/'));
   const std::vector<std::string> lines = {"stsctl re", "stsctl render web --server ", "stsctl plan --format ",

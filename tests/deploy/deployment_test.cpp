@@ -145,18 +145,23 @@ TEST_CASE("a live id the state does not know is adopted and replaced by a new id
   CHECK(deployment.bumps().size() == 1);
 }
 
-TEST_CASE("an adopted live id whose policy file is already canonical is kept, and apply has it to record") {
+namespace {
+
+/// example.org (testing, 1 day) with no state, a live id 210803 and `live` as
+/// what its policy host serves.
+Deployment adopt_example_org(const LivePolicy& live) {
   Config config = load("  example.org: {mx: [mail.example.org], policy: {mode: testing, max_age: 86400}}\n");
-  StateSnapshot state;
-  Deployment deployment = prepare_deployment(config, state, {}, k_now);
-  zone_queries(deployment, state, {});
-  attach_live(deployment, state,
-              {live_zone("example.org", {txt("_mta-sts.example.org.", "v=STSv1; id=210803")})});
-  std::map<std::string, LivePolicy> live;
-  const Policy policy = make_policy(PolicyMode::Testing, 86400, {"mail.example.org"});
-  live["example.org"].policy = policy;
-  live["example.org"].body = policy_text(policy);
-  settle_deployment(deployment, state, {}, live, {});
+  return build(config, {}, {live_zone("example.org", {txt("_mta-sts.example.org.", "v=STSv1; id=210803")})},
+               {{"example.org", live}});
+}
+
+}  // namespace
+
+TEST_CASE("an adopted live id whose policy file is already canonical is kept, and apply has it to record") {
+  LivePolicy live;
+  live.policy = make_policy(PolicyMode::Testing, 86400, {"mail.example.org"});
+  live.body = policy_text(*live.policy);
+  Deployment deployment = adopt_example_org(live);
   const DomainDecision& decision = deployment.decisions.at("example.org");
   CHECK(decision.keeps_live_id);
   CHECK(decision.id.id == "210803");
@@ -164,27 +169,20 @@ TEST_CASE("an adopted live id whose policy file is already canonical is kept, an
   CHECK(deployment.bumps().empty());
   // The live _mta-sts TXT already says id=210803 (the zone lacks other records).
   CHECK(format_plan_text(deployment).find("_mta-sts.example.org") == std::string::npos);
-  CHECK(deployment.has_pending_work());   // the state must learn the id
+  CHECK(deployment.has_pending_work());  // the state must learn the id
   CHECK(deployment.notices ==
         std::vector<std::string>{
             "example.org: adopting live id 210803 as it is: the live policy file is the canonical policy"});
 }
 
 TEST_CASE("an adopted domain whose live policy cannot be read takes a new id and says why") {
-  Config config = load("  example.org: {mx: [mail.example.org], policy: {mode: testing, max_age: 86400}}\n");
-  StateSnapshot state;
-  Deployment deployment = prepare_deployment(config, state, {}, k_now);
-  zone_queries(deployment, state, {});
-  attach_live(deployment, state,
-              {live_zone("example.org", {txt("_mta-sts.example.org.", "v=STSv1; id=210803")})});
-  std::map<std::string, LivePolicy> live;
-  live["example.org"].error = "https://mta-sts.example.org/.well-known/mta-sts.txt answered HTTP 404";
-  settle_deployment(deployment, state, {}, live, {});
+  LivePolicy live;
+  live.error = "https://mta-sts.example.org/.well-known/mta-sts.txt answered HTTP 404";
+  Deployment deployment = adopt_example_org(live);
   CHECK(deployment.notices ==
         std::vector<std::string>{
-            "example.org: adopting live id 210803 → 20261127120000 (the live policy could "
-            "not be read: https://mta-sts.example.org/.well-known/mta-sts.txt answered HTTP "
-            "404)"});
+            "example.org: adopting live id 210803 → 20261127120000 (the live policy could not "
+            "be read: https://mta-sts.example.org/.well-known/mta-sts.txt answered HTTP 404)"});
 }
 
 TEST_CASE(
