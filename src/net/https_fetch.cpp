@@ -27,12 +27,8 @@ namespace {
 
 using handle::CurlEasy;
 using handle::CurlMulti;
+using handle::CurlShare;
 using handle::CurlSlist;
-
-struct CurlShareDeleter {
-  void operator()(CURLSH* share) const { curl_share_cleanup(share); }
-};
-using CurlShare = std::unique_ptr<CURLSH, CurlShareDeleter>;
 
 constexpr const char* k_user_agent = "stsctl/0.1";
 
@@ -182,7 +178,7 @@ std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOp
     if (appended == nullptr) {
       throw std::runtime_error("out of memory building connect_to list");
     }
-    transfer->connect_to.release();
+    static_cast<void>(transfer->connect_to.release());  // now owned by `appended`
     transfer->connect_to.reset(appended);
   }
   auto append_resolve = [&](const std::string& entry) {

@@ -36,6 +36,7 @@ inline void free_ldns_pkt(ldns_pkt* p) { ldns_pkt_free(p); }
 inline void free_ldns_buffer(ldns_buffer* b) { ldns_buffer_free(b); }
 inline void free_curl_easy(CURL* c) { curl_easy_cleanup(c); }
 inline void free_curl_multi(CURLM* m) { curl_multi_cleanup(m); }
+inline void free_curl_share(CURLSH* s) { curl_share_cleanup(s); }
 inline void free_curl_slist(curl_slist* l) { curl_slist_free_all(l); }
 inline void free_curl_url(CURLU* u) { curl_url_cleanup(u); }
 inline void free_curl_string(char* s) { curl_free(s); }
@@ -52,6 +53,7 @@ using LdnsBuffer = std::unique_ptr<ldns_buffer, Deleter<ldns_buffer, detail::fre
 
 using CurlEasy = std::unique_ptr<CURL, Deleter<CURL, detail::free_curl_easy>>;
 using CurlMulti = std::unique_ptr<CURLM, Deleter<CURLM, detail::free_curl_multi>>;
+using CurlShare = std::unique_ptr<CURLSH, Deleter<CURLSH, detail::free_curl_share>>;
 using CurlSlist = std::unique_ptr<curl_slist, Deleter<curl_slist, detail::free_curl_slist>>;
 using CurlUrl = std::unique_ptr<CURLU, Deleter<CURLU, detail::free_curl_url>>;
 /// A string libcurl allocated (curl_easy_escape, curl_url_get).

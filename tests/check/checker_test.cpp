@@ -161,6 +161,13 @@ Fixture& fixture() {
   return f;
 }
 
+/// DNS straight to the fixture's authoritative server.
+DnsOptions fixture_dns_options() {
+  DnsOptions options;
+  options.resolver = "127.0.0.1:" + std::to_string(fixture().named->port());
+  return options;
+}
+
 const DomainReport& domain(const CheckReport& report, const std::string& name) {
   auto it = std::find_if(report.domains.begin(), report.domains.end(),
                          [&](const DomainReport& r) { return r.domain == name; });
@@ -360,10 +367,7 @@ TEST_CASE("check: a DNS timeout is reported as such, not as a missing record", "
 }
 
 TEST_CASE("check: DNS lookups follow CNAMEs and tell NXDOMAIN from NODATA", "[check][live]") {
-  Fixture& f = fixture();
-  DnsOptions options;
-  options.resolver = "127.0.0.1:" + std::to_string(f.named->port());
-  DnsLookup dns(options);
+  DnsLookup dns(fixture_dns_options());
   DnsAnswer txt = dns.lookup("_mta-sts." + d("alias"), "TXT");
   REQUIRE(txt.status == DnsStatus::Ok);
   CHECK(txt.records == std::vector<std::string>{"v=STSv1; id=" + k_id});
@@ -403,10 +407,7 @@ TEST_CASE("check: DNS lookups follow CNAMEs and tell NXDOMAIN from NODATA", "[ch
 }
 
 TEST_CASE("check: a TXT answer too large for UDP is asked again over TCP", "[check][live]") {
-  Fixture& f = fixture();
-  DnsOptions options;
-  options.resolver = "127.0.0.1:" + std::to_string(f.named->port());
-  DnsLookup dns(options);
+  DnsLookup dns(fixture_dns_options());
   DnsAnswer big = dns.lookup(d("big"), "TXT");
   REQUIRE(big.status == DnsStatus::Ok);
   REQUIRE(big.records.size() == 1);
@@ -415,9 +416,7 @@ TEST_CASE("check: a TXT answer too large for UDP is asked again over TCP", "[che
 
 TEST_CASE("check: CAA of the policy host is read and judged", "[check][live]") {
   Fixture& f = fixture();
-  DnsOptions dns_options;
-  dns_options.resolver = "127.0.0.1:" + std::to_string(f.named->port());
-  DnsLookup dns(dns_options);
+  DnsLookup dns(fixture_dns_options());
   DnsAnswer caa = dns.lookup("mta-sts." + d("caa"), "CAA");
   REQUIRE(caa.status == DnsStatus::Ok);
   std::vector<std::string> records = caa.records;

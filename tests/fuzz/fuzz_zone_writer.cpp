@@ -5,24 +5,19 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "config/values.h"
 #include "records/rrset.h"
+#include "util/handles.h"
 #include "zone/zone_writer.h"
 
 // After the C++ headers: clang reads a name in ldns's headers as a builtin otherwise.
 #include <ldns/ldns.h>
 
 namespace {
-
-struct RrDeleter {
-  void operator()(ldns_rr* rr) const { ldns_rr_free(rr); }
-};
-using RrPtr = std::unique_ptr<ldns_rr, RrDeleter>;
 
 std::string txt_of(const ldns_rr* rr) {
   std::string joined;
@@ -76,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (ldns_rr_new_frm_str(&raw, line.c_str(), 3600, nullptr, nullptr) != LDNS_STATUS_OK) {
       std::abort();  // the writer produced a line ldns cannot read
     }
-    RrPtr rr(raw);
+    stsctl::handle::LdnsRr rr(raw);
     if (ldns_rr_get_type(rr.get()) == LDNS_RR_TYPE_TXT) {
       txt_read.push_back(txt_of(rr.get()));
     } else if (ldns_rr_get_type(rr.get()) == LDNS_RR_TYPE_CAA) {
