@@ -15,6 +15,7 @@
 #include "net/https_fetch.h"
 
 #include <functional>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,5 +90,7 @@ std::string format_check_table(const CheckReport& report, bool color);
 /// {"domains":[{"domain","status","findings":[{"check","status","message","fix"}]}],
 ///  "summary":{"domains","pass","warn","fail"},"exit_code"}.
 std::string check_report_json(const CheckReport& report);
+/// The same, written to `out` a domain at a time (no whole-report tree).
+void write_check_report_json(const CheckReport& report, std::ostream& out);
 
 }  // namespace stsctl

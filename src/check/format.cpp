@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <ostream>
 #include <sstream>
 
 namespace stsctl {
@@ -68,10 +69,14 @@ std::string format_check_table(const CheckReport& report, bool color) {
   return out.str();
 }
 
-std::string check_report_json(const CheckReport& report) {
-  nlohmann::json domains = nlohmann::json::array();
+void write_check_report_json(const CheckReport& report, std::ostream& out) {
+  // Written a domain at a time, as nlohmann's dump(2) of the whole document
+  // would print it: a tree of 10,000 domains' findings held at once (and
+  // copied into its parent) cost hundreds of megabytes.
   int counts[3] = {0, 0, 0};
-  for (const auto& d : report.domains) {
+  out << "{\n  \"domains\": [";
+  for (size_t i = 0; i < report.domains.size(); ++i) {
+    const DomainReport& d = report.domains[i];
     nlohmann::json findings = nlohmann::json::array();
     for (const auto& f : d.findings) {
       findings.push_back({{"check", f.check_name},
@@ -81,14 +86,28 @@ std::string check_report_json(const CheckReport& report) {
     }
     CheckStatus worst = d.worst();
     ++counts[static_cast<int>(worst)];
-    domains.push_back({{"domain", d.domain}, {"status", to_string(worst)}, {"findings", findings}});
+    nlohmann::json domain = {
+        {"domain", d.domain}, {"status", to_string(worst)}, {"findings", std::move(findings)}};
+    std::string text = domain.dump(2);
+    out << (i == 0 ? "\n    " : ",\n    ");
+    size_t from = 0;
+    for (size_t newline = text.find('\n'); newline != std::string::npos; newline = text.find('\n', from)) {
+      out.write(text.data() + from, static_cast<std::streamsize>(newline + 1 - from));
+      out << "    ";
+      from = newline + 1;
+    }
+    out.write(text.data() + from, static_cast<std::streamsize>(text.size() - from));
   }
-  nlohmann::json root = {
-      {"domains", domains},
-      {"summary",
-       {{"domains", report.domains.size()}, {"pass", counts[0]}, {"warn", counts[1]}, {"fail", counts[2]}}},
-      {"exit_code", check_exit_code(report)}};
-  return root.dump(2) + "\n";
+  out << (report.domains.empty() ? "],\n" : "\n  ],\n");
+  out << "  \"exit_code\": " << check_exit_code(report)
+      << ",\n  \"summary\": {\n    \"domains\": " << report.domains.size() << ",\n    \"fail\": " << counts[2]
+      << ",\n    \"pass\": " << counts[0] << ",\n    \"warn\": " << counts[1] << "\n  }\n}\n";
+}
+
+std::string check_report_json(const CheckReport& report) {
+  std::ostringstream out;
+  write_check_report_json(report, out);
+  return out.str();
 }
 
 }  // namespace stsctl

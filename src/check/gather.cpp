@@ -5,6 +5,7 @@
 // comes from the same resolver (no second lookup through the system resolver).
 #include "check/caa.h"
 #include "check/checker.h"
+#include "net/tls_client.h"
 
 #include <functional>
 #include <future>
@@ -96,7 +97,8 @@ void gather_records(DnsLookup& dns, const CheckOptions& options, const std::vect
   }
 }
 
-void gather_smtp(DnsLookup& dns, const CheckOptions& options, std::vector<DomainObservation>& observed) {
+void gather_smtp(DnsLookup& dns, const CheckOptions& options, std::shared_ptr<const TlsClient> tls,
+                 std::vector<DomainObservation>& observed) {
   std::vector<std::string> unique;
   std::map<std::string, size_t> index;
   for (const auto& o : observed) {
@@ -129,8 +131,9 @@ void gather_smtp(DnsLookup& dns, const CheckOptions& options, std::vector<Domain
     probe_addresses.push_back(addresses[i].addresses);
     probe_index.push_back(i);
   }
-  std::vector<SmtpResult> probed =
-      probe_smtp_many(probe_hosts, options.smtp_options, options.smtp_parallel, probe_addresses);
+  SmtpOptions smtp = options.smtp_options;
+  smtp.tls = std::move(tls);
+  std::vector<SmtpResult> probed = probe_smtp_many(probe_hosts, smtp, options.smtp_parallel, probe_addresses);
   for (size_t k = 0; k < probed.size(); ++k) {
     results[probe_index[k]] = std::move(probed[k]);
   }
@@ -157,6 +160,10 @@ CheckReport run_checks(const CheckOptions& options, const std::vector<CheckTarge
   // The policy hosts' addresses from our own lookups (like curl --resolve);
   // a connect_to entry (tests) still wins inside fetch_policies.
   FetchOptions fetch = options.fetch;
+  // One TLS context for the run's HTTPS and SMTP connections.
+  auto tls = std::make_shared<const TlsClient>(
+      std::vector<std::string>{options.fetch.ca_file, options.smtp_options.ca_file});
+  fetch.tls = tls;
   std::vector<std::string> domains;
   for (size_t i = 0; i < targets.size(); ++i) {
     domains.push_back(targets[i].domain);
@@ -173,7 +180,7 @@ CheckReport run_checks(const CheckOptions& options, const std::vector<CheckTarge
   try {
     gather_records(dns, options, targets, observed, dns_total);
     if (options.smtp) {
-      gather_smtp(dns, options, observed);
+      gather_smtp(dns, options, tls, observed);
       if (options.progress) {
         options.progress("smtp", targets.size(), targets.size());
       }

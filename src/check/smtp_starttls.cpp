@@ -5,6 +5,7 @@
 
 #include "config/values.h"
 #include "dns/name.h"
+#include "net/tls_client.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -30,20 +31,6 @@ struct Target {
   std::string host;
   std::string port;
 };
-
-std::string openssl_errors() {
-  std::string out;
-  unsigned long code = 0;
-  while ((code = ERR_get_error()) != 0) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof(buffer));
-    if (!out.empty()) {
-      out += "; ";
-    }
-    out += buffer;
-  }
-  return out;
-}
 
 // Connects with a deadline; returns -1 and sets `error` on failure.
 int connect_with_timeout(const Target& target, double timeout_seconds, std::string* address,
@@ -180,34 +167,15 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 
 }  // namespace
 
-SmtpTlsContext make_smtp_tls_context(const SmtpOptions& options) {
-  SmtpTlsContext context;
-  ERR_clear_error();
-  handle::SslCtx ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) {
-    context.error = "failed to create a TLS context (" + openssl_errors() + ")";
-    return context;
-  }
-  // RFC 8461 4.2 / 7.2: TLS 1.2 or later.
-  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-  SSL_CTX_set_default_verify_paths(ctx.get());
-  if (!options.ca_file.empty() &&
-      SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr) != 1) {
-    context.error = "failed to load CA file '" + options.ca_file + "' (" + openssl_errors() + ")";
-    return context;
-  }
-  // Verification runs anyway; judge chain and name separately afterwards.
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
-  context.ctx = std::move(ctx);
-  return context;
-}
-
 SmtpResult probe_smtp(const std::string& host, const SmtpOptions& options,
                       const std::vector<std::string>& addresses) {
-  return probe_smtp(host, options, make_smtp_tls_context(options), addresses);
+  if (options.tls) {
+    return probe_smtp(host, options, *options.tls, addresses);
+  }
+  return probe_smtp(host, options, TlsClient(options.ca_file), addresses);
 }
 
-SmtpResult probe_smtp(const std::string& host_in, const SmtpOptions& options, const SmtpTlsContext& context,
+SmtpResult probe_smtp(const std::string& host_in, const SmtpOptions& options, const TlsClient& tls,
                       const std::vector<std::string>& addresses) {
   SmtpResult result;
   result.host = normalize_name(host_in);
@@ -277,14 +245,18 @@ SmtpResult probe_smtp(const std::string& host_in, const SmtpOptions& options, co
     return result;
   }
 
-  if (!context.ctx) {
-    result.tls_error = context.error;
+  if (!tls.ok()) {
+    result.tls_error = tls.error();
     return result;
   }
   ERR_clear_error();
-  handle::Ssl ssl(SSL_new(context.ctx.get()));
+  // Verification runs anyway; chain and name are judged separately below.
+  handle::Ssl ssl = tls.connect_ssl(host, result.address, false);
+  if (!ssl) {
+    result.tls_error = "failed to start TLS (" + openssl_errors() + ")";
+    return result;
+  }
   SSL_set_fd(ssl.get(), fd.get());
-  SSL_set_tlsext_host_name(ssl.get(), host.c_str());
   if (SSL_connect(ssl.get()) != 1) {
     std::string errors = openssl_errors();
     if (errors.find("version") != std::string::npos || errors.find("protocol") != std::string::npos) {
@@ -331,12 +303,13 @@ std::vector<SmtpResult> probe_smtp_many(const std::vector<std::string>& hosts, c
                                         const std::vector<std::vector<std::string>>& addresses) {
   // One TLS context (and so one CA store) for every probe: building it reads
   // the whole system bundle.
-  SmtpTlsContext context = make_smtp_tls_context(options);
+  std::shared_ptr<const TlsClient> tls =
+      options.tls ? options.tls : std::make_shared<TlsClient>(options.ca_file);
   // One host per batch: each probe is a network round trip or several.
   return parallel_map<SmtpResult>(
       hosts.size(),
       [&](size_t index) {
-        return probe_smtp(hosts[index], options, context,
+        return probe_smtp(hosts[index], options, *tls,
                           index < addresses.size() ? addresses[index] : std::vector<std::string>{});
       },
       1, static_cast<unsigned>(std::max(1, parallel)));

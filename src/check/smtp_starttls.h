@@ -3,13 +3,14 @@
 // (RFC 8461 section 4.2, RFC 3207): banner, EHLO, STARTTLS, TLS 1.2+ with
 // SNI = MX host, then chain and name verification. Edge module (sockets, OpenSSL).
 
-#include "util/handles.h"
-
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace stsctl {
+
+class TlsClient;
 
 struct SmtpOptions {
   int port = 25;
@@ -18,6 +19,9 @@ struct SmtpOptions {
   std::map<std::string, std::string> connect_to;
   double timeout_seconds = 30;
   std::string ehlo_name = "stsctl.invalid";
+  // The run's TLS context, shared with the HTTPS fetches; when empty, each
+  // call makes one from ca_file.
+  std::shared_ptr<const TlsClient> tls;
 };
 
 struct SmtpResult {
@@ -39,23 +43,13 @@ struct SmtpResult {
   long days_to_expiry = 0;  // negative when expired
 };
 
-/// The client TLS context of a run: TLS 1.2+, system store plus ca_file.
-/// Shared by every probe (OpenSSL contexts are safe to share across threads
-/// once set up). `ctx` is empty and `error` says why when it cannot be made.
-struct SmtpTlsContext {
-  handle::SslCtx ctx;
-  std::string error;
-};
-SmtpTlsContext make_smtp_tls_context(const SmtpOptions& options);
-
-/// Probes one host with `context`.
-SmtpResult probe_smtp(const std::string& host, const SmtpOptions& options, const SmtpTlsContext& context,
+/// Probes one host with `tls`.
+SmtpResult probe_smtp(const std::string& host, const SmtpOptions& options, const TlsClient& tls,
                       const std::vector<std::string>& addresses = {});
 
-/// Probes one host with a context of its own. Connects to connect_to's mapping when there is one, else
-/// to `addresses` (IP literals, e.g. from the checker's resolver) in order,
-/// else to what getaddrinfo() returns. Never throws for network failures: see
-/// SmtpResult.
+/// Probes one host with options.tls (or a context of its own). Connects to connect_to's mapping when there is
+/// one, else to `addresses` (IP literals, e.g. from the checker's resolver) in order, else to what
+/// getaddrinfo() returns. Never throws for network failures: see SmtpResult.
 SmtpResult probe_smtp(const std::string& host, const SmtpOptions& options,
                       const std::vector<std::string>& addresses = {});
 

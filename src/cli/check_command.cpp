@@ -122,7 +122,7 @@ int run_check(Context& context, const CheckCommandOptions& command_options) {
     }
   }
   if (context.json()) {
-    std::cout << check_report_json(report);
+    write_check_report_json(report, std::cout);
   } else {
     std::cout << format_check_table(report, use_color(context.options(), STDOUT_FILENO));
   }

@@ -1,21 +1,28 @@
 #include "net/https_fetch.h"
 
+#include "config/values.h"
 #include "dns/name.h"
+#include "net/address.h"
+#include "net/tls_client.h"
+#include "util/fd.h"
 #include "util/handles.h"
 #include "util/parallel.h"
 #include "util/text.h"
 
-#include <curl/curl.h>
+#include <arpa/inet.h>
+#include <http_parser.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
-#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <exception>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -25,83 +32,149 @@ namespace stsctl {
 
 namespace {
 
-using handle::CurlEasy;
-using handle::CurlMulti;
-using handle::CurlShare;
-using handle::CurlSlist;
+using Clock = std::chrono::steady_clock;
 
 constexpr const char* k_user_agent = "stsctl/0.1";
+constexpr uint16_t k_https_port = 443;
 
-int g_transfer_index = -1;  // SSL_CTX ex_data slot holding the Transfer
+int g_transfer_index = -1;  // SSL ex_data slot holding the Transfer
 
 void global_init() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    g_transfer_index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
-  });
+  std::call_once(once,
+                 [] { g_transfer_index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr); });
 }
 
-// The trust anchors every transfer of one call shares: the system store plus
-// ca_file, read once. Empty `store` when they cannot be loaded.
-struct SharedTrust {
-  std::string ca_file;
-  handle::X509Store store;
-
-  explicit SharedTrust(const std::string& file) : ca_file(file), store(X509_STORE_new()) {
-    if (store && (X509_STORE_set_default_paths(store.get()) != 1 ||
-                  (!ca_file.empty() && X509_STORE_load_file(store.get(), ca_file.c_str()) != 1))) {
-      store.reset();
-    }
-  }
+struct Endpoint {
+  sockaddr_storage address{};
+  socklen_t length = 0;
+  std::string text;  // "addr:port", IPv6 in brackets
 };
 
-// Whether the header line is "<name>:..." (names are case-insensitive, RFC 9110 5.1).
-bool header_is(const std::string& line, const std::string& name) {
-  return line.size() > name.size() && line[name.size()] == ':' &&
-         iequals(std::string_view(line).substr(0, name.size()), name);
+// An IP literal and port as a socket address; false when `ip` is not one.
+bool make_endpoint(const std::string& ip, uint16_t port, Endpoint* out) {
+  std::string bare =
+      ip.size() > 2 && ip.front() == '[' && ip.back() == ']' ? ip.substr(1, ip.size() - 2) : ip;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&out->address);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out->address);
+  if (inet_pton(AF_INET, bare.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    out->length = sizeof(sockaddr_in);
+    out->text = bare + ":" + std::to_string(port);
+    return true;
+  }
+  if (inet_pton(AF_INET6, bare.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    out->length = sizeof(sockaddr_in6);
+    out->text = "[" + bare + "]:" + std::to_string(port);
+    return true;
+  }
+  return false;
 }
 
-// One transfer's state; lives at a stable address while curl holds pointers to it.
+enum class Stage { Connect, Handshake, Send, Receive, Done };
+
+// One fetch's state; lives at a stable address while OpenSSL and the HTTP
+// parser hold pointers to it.
 struct Transfer {
   FetchResult result;
-  CurlEasy easy;
-  CurlSlist connect_to;
-  CurlSlist resolve;
-  SharedTrust* trust = nullptr;
-  size_t index = 0;  // in the caller's domains
+  std::string host;
+  std::vector<Endpoint> endpoints;
+  size_t endpoint = 0;
+  Fd fd;
+  handle::Ssl ssl;
+  Stage stage = Stage::Connect;
+  short events = 0;  // what the socket waits for
+  Clock::time_point deadline;
+  long timeout_ms = 0;
   size_t max_bytes = 0;
-  bool ca_load_failed = false;
-  char error_buffer[CURL_ERROR_SIZE] = {};
+  std::string request;
+  size_t sent = 0;
+  http_parser parser{};
+  std::string field;
+  std::string value;
+  bool in_value = false;
+  bool complete = false;
+  std::string connect_error;  // the last address's connect failure
+  size_t index = 0;           // in the caller's domains
 };
 
-size_t on_body(char* data, size_t size, size_t count, void* user) {
-  auto* transfer = static_cast<Transfer*>(user);
-  size_t bytes = size * count;
-  // RFC 8461 section 3.3 suggests a 64 KiB cap; MAXFILESIZE ignores unknown
-  // lengths (chunked), so enforce it here. Returning short aborts the transfer.
-  if (transfer->result.body.size() + bytes > transfer->max_bytes) {
-    transfer->result.too_large = true;
-    return 0;
+Transfer& transfer_of(http_parser* parser) { return *static_cast<Transfer*>(parser->data); }
+
+void commit_header(Transfer& transfer) {
+  if (iequals(transfer.field, "content-type")) {
+    transfer.result.content_type = std::string(trim(transfer.value));
+  } else if (iequals(transfer.field, "location")) {
+    transfer.result.location = std::string(trim(transfer.value));
   }
-  transfer->result.body.append(data, bytes);
-  return bytes;
+  transfer.field.clear();
+  transfer.value.clear();
+  transfer.in_value = false;
 }
 
-size_t on_header(char* data, size_t size, size_t count, void* user) {
-  auto* transfer = static_cast<Transfer*>(user);
-  size_t bytes = size * count;
-  std::string line(data, bytes);
-  if (line.compare(0, 5, "HTTP/") == 0) {
-    // A new response (e.g. after 100 Continue): forget earlier headers.
-    transfer->result.content_type.clear();
-    transfer->result.location.clear();
-  } else if (header_is(line, "content-type")) {
-    transfer->result.content_type = std::string(trim(line.substr(13)));
-  } else if (header_is(line, "location")) {
-    transfer->result.location = std::string(trim(line.substr(9)));
+int on_header_field(http_parser* parser, const char* at, size_t length) {
+  Transfer& transfer = transfer_of(parser);
+  if (transfer.in_value) {
+    commit_header(transfer);
   }
-  return bytes;
+  transfer.field.append(at, length);
+  return 0;
+}
+
+int on_header_value(http_parser* parser, const char* at, size_t length) {
+  Transfer& transfer = transfer_of(parser);
+  transfer.in_value = true;
+  transfer.value.append(at, length);
+  return 0;
+}
+
+int on_headers_complete(http_parser* parser) {
+  Transfer& transfer = transfer_of(parser);
+  if (transfer.in_value) {
+    commit_header(transfer);
+  }
+  transfer.result.status = static_cast<long>(parser->status_code);
+  return 0;
+}
+
+int on_body(http_parser* parser, const char* at, size_t length) {
+  Transfer& transfer = transfer_of(parser);
+  // RFC 8461 section 3.3 suggests a 64 KiB cap, whatever the framing.
+  if (transfer.result.body.size() + length > transfer.max_bytes) {
+    transfer.result.too_large = true;
+    return 1;  // stops the parser
+  }
+  transfer.result.body.append(at, length);
+  return 0;
+}
+
+int on_message_complete(http_parser* parser) {
+  Transfer& transfer = transfer_of(parser);
+  if (parser->status_code >= 100 && parser->status_code < 200) {
+    // An interim response (RFC 9110 15.2): the real one follows.
+    transfer.result.content_type.clear();
+    transfer.result.location.clear();
+    transfer.result.body.clear();
+    return 0;
+  }
+  transfer.complete = true;
+  return 0;
+}
+
+const http_parser_settings& parser_settings() {
+  static const http_parser_settings settings = [] {
+    http_parser_settings s{};
+    http_parser_settings_init(&s);
+    s.on_header_field = on_header_field;
+    s.on_header_value = on_header_value;
+    s.on_headers_complete = on_headers_complete;
+    s.on_body = on_body;
+    s.on_message_complete = on_message_complete;
+    return s;
+  }();
+  return settings;
 }
 
 std::string issuer_field(const X509* cert, int nid) {
@@ -116,12 +189,10 @@ std::string issuer_field(const X509* cert, int nid) {
 }
 
 // Notes the leaf certificate (expiry, issuer) and keeps OpenSSL's verdict, so
-// curl still fails the transfer on a bad chain or name.
+// a bad chain or name still fails the handshake.
 int on_verify(int preverify_ok, X509_STORE_CTX* store_ctx) {
   auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* transfer = ssl != nullptr
-                       ? static_cast<Transfer*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), g_transfer_index))
-                       : nullptr;
+  auto* transfer = ssl != nullptr ? static_cast<Transfer*>(SSL_get_ex_data(ssl, g_transfer_index)) : nullptr;
   X509* leaf = X509_STORE_CTX_get0_cert(store_ctx);
   if (transfer != nullptr && leaf != nullptr && !transfer->result.certificate_seen) {
     FetchResult& result = transfer->result;
@@ -139,310 +210,350 @@ int on_verify(int preverify_ok, X509_STORE_CTX* store_ctx) {
   return preverify_ok;
 }
 
-// Per connection: hands the connection the call's one CA store (instead of
-// curl parsing the bundle again for every connection) and watches the
-// handshake's certificate.
-CURLcode on_ssl_ctx(CURL* /*easy*/, void* ssl_ctx, void* user) {
-  auto* transfer = static_cast<Transfer*>(user);
-  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
-  X509_STORE* store = transfer->trust->store.get();
-  if (store == nullptr || X509_STORE_up_ref(store) != 1) {
-    transfer->ca_load_failed = true;
-    return CURLE_SSL_CACERT_BADFILE;
+// Where to connect for `host`: a connect_to entry ("host:443" or ":443", as
+// curl --connect-to), else the given addresses (like curl --resolve), else
+// the system resolver. Empty with *error set when there is nowhere to go.
+std::vector<Endpoint> endpoints_for(const std::string& host, const FetchOptions& options,
+                                    std::string* error) {
+  std::vector<Endpoint> endpoints;
+  const std::string port_text = std::to_string(k_https_port);
+  auto mapped = options.connect_to.find(host + ":" + port_text);
+  if (mapped == options.connect_to.end()) {
+    mapped = options.connect_to.find(":" + port_text);
   }
-  SSL_CTX_set_cert_store(ctx, store);  // takes the reference
-  SSL_CTX_set_ex_data(ctx, g_transfer_index, transfer);
-  SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), on_verify);
-  return CURLE_OK;
+  uint16_t port = k_https_port;
+  std::vector<std::string> addresses;
+  if (mapped != options.connect_to.end()) {
+    HostPort target;
+    if (auto problem = parse_host_port(mapped->second, k_https_port, &target)) {
+      *error = "bad connect_to '" + mapped->second + "' (" + *problem + ")";
+      return endpoints;
+    }
+    port = target.port;
+    Endpoint literal;
+    addresses = make_endpoint(target.host, port, &literal) ? std::vector<std::string>{target.host}
+                                                           : resolve_addresses(target.host, error);
+  } else {
+    auto given = options.resolve.find(host);
+    if (given != options.resolve.end() && !given->second.empty()) {
+      addresses = given->second;
+    } else {
+      std::string why;
+      addresses = resolve_addresses(host, &why);
+      if (addresses.empty()) {
+        *error = "could not resolve '" + host + "' (" + why + ")";
+      }
+    }
+  }
+  for (const auto& address : addresses) {
+    Endpoint endpoint;
+    if (make_endpoint(address, port, &endpoint)) {
+      endpoints.push_back(std::move(endpoint));
+    }
+  }
+  if (endpoints.empty() && error->empty()) {
+    *error = "no address to connect to for '" + host + "'";
+  }
+  return endpoints;
 }
 
-// `forget`: policy hosts whose resolve entries curl may drop from its DNS
-// cache (finished transfers); curl walks that cache on every name lookup,
-// so entries left behind would make a large batch quadratic.
-std::unique_ptr<Transfer> make_transfer(const std::string& domain, const FetchOptions& options,
-                                        SharedTrust* trust, CURLSH* share,
-                                        const std::vector<std::string>& forget = {}) {
-  global_init();
+// Drives one shard's transfers; every step is non-blocking.
+class FetchLoop {
+ public:
+  FetchLoop(const FetchOptions& options, const TlsClient& tls) : m_options(options), m_tls(tls) {}
+
+  void start(Transfer& t) {
+    t.deadline = Clock::now() + std::chrono::milliseconds(t.timeout_ms);
+    if (!m_tls.ok()) {
+      fail(t, m_tls.error());
+      return;
+    }
+    std::string error;
+    t.endpoints = endpoints_for(t.host, m_options, &error);
+    if (t.endpoints.empty()) {
+      fail(t, error);
+      return;
+    }
+    open_next(t);
+  }
+
+  // Advances `t` after its socket reported `revents`.
+  void step(Transfer& t, short revents) {
+    if (t.stage == Stage::Connect) {
+      int so_error = 0;
+      socklen_t length = sizeof(so_error);
+      getsockopt(t.fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &length);
+      if (so_error != 0 || (revents & (POLLERR | POLLHUP)) != 0) {
+        connect_failed(t, so_error != 0 ? so_error : ECONNREFUSED);
+        return;
+      }
+      begin_tls(t);
+    } else if (t.stage == Stage::Handshake) {
+      handshake(t);
+    } else if (t.stage == Stage::Send) {
+      send_request(t);
+    } else if (t.stage == Stage::Receive) {
+      receive(t);
+    }
+  }
+
+  void time_out(Transfer& t) {
+    const char* doing = t.stage == Stage::Connect     ? "connecting to "
+                        : t.stage == Stage::Handshake ? "in the TLS handshake with "
+                                                      : "waiting for the response from ";
+    std::string where = t.endpoint < t.endpoints.size() ? t.endpoints[t.endpoint].text : t.host;
+    t.result.timed_out = true;
+    fail(t, "timed out after " + std::to_string(t.timeout_ms) + " ms " + doing + where);
+  }
+
+ private:
+  void open_next(Transfer& t) {
+    for (; t.endpoint < t.endpoints.size(); ++t.endpoint) {
+      const Endpoint& endpoint = t.endpoints[t.endpoint];
+      t.fd.reset(socket(endpoint.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+      if (t.fd.get() < 0) {
+        t.connect_error = "failed to create a socket (" + std::string(std::strerror(errno)) + ")";
+        continue;
+      }
+      if (connect(t.fd.get(), reinterpret_cast<const sockaddr*>(&endpoint.address), endpoint.length) == 0) {
+        begin_tls(t);
+        return;
+      }
+      if (errno == EINPROGRESS) {
+        t.stage = Stage::Connect;
+        t.events = POLLOUT;
+        return;
+      }
+      t.connect_error = "failed to connect to " + endpoint.text + " (" + std::strerror(errno) + ")";
+    }
+    fail(t, t.connect_error);
+  }
+
+  void connect_failed(Transfer& t, int error) {
+    t.connect_error =
+        "failed to connect to " + t.endpoints[t.endpoint].text + " (" + std::strerror(error) + ")";
+    ++t.endpoint;
+    open_next(t);
+  }
+
+  void begin_tls(Transfer& t) {
+    const Endpoint& endpoint = t.endpoints[t.endpoint];
+    t.result.address = endpoint.text;
+    t.ssl = m_tls.connect_ssl(t.host, endpoint.text, true, on_verify);
+    if (!t.ssl) {
+      fail(t, "failed to start TLS with " + endpoint.text + " (" + openssl_errors() + ")");
+      return;
+    }
+    SSL_set_ex_data(t.ssl.get(), g_transfer_index, &t);
+    // A close without close_notify ends a body framed by the connection
+    // (RFC 9112 6.3); the HTTP parser still notices a short Content-Length.
+    SSL_set_options(t.ssl.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_set_fd(t.ssl.get(), t.fd.get());
+    t.stage = Stage::Handshake;
+    handshake(t);
+  }
+
+  // Sets what the socket waits for after an OpenSSL call returned `rc`;
+  // false when the connection failed (the error is then in the queue).
+  bool wait_for(Transfer& t, int rc, int* error) {
+    *error = SSL_get_error(t.ssl.get(), rc);
+    if (*error == SSL_ERROR_WANT_READ) {
+      t.events = POLLIN;
+      return true;
+    }
+    if (*error == SSL_ERROR_WANT_WRITE) {
+      t.events = POLLOUT;
+      return true;
+    }
+    return false;
+  }
+
+  void handshake(Transfer& t) {
+    ERR_clear_error();
+    int rc = SSL_connect(t.ssl.get());
+    if (rc == 1) {
+      t.stage = Stage::Send;
+      t.request = "GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: " + t.host +
+                  "\r\nUser-Agent: " + k_user_agent + "\r\nAccept: */*\r\nConnection: close\r\n\r\n";
+      send_request(t);
+      return;
+    }
+    int error = 0;
+    if (wait_for(t, rc, &error)) {
+      return;
+    }
+    long verdict = SSL_get_verify_result(t.ssl.get());
+    if (verdict != X509_V_OK) {
+      t.result.certificate_error = true;
+      fail(t, std::string("SSL certificate problem: ") + X509_verify_cert_error_string(verdict));
+      return;
+    }
+    std::string why = openssl_errors();
+    if (why.empty()) {
+      why = error == SSL_ERROR_SYSCALL && errno != 0 ? std::strerror(errno)
+                                                     : "the server closed the connection";
+    }
+    fail(t, "TLS handshake with " + t.endpoints[t.endpoint].text + " failed (" + why + ")");
+  }
+
+  void send_request(Transfer& t) {
+    while (t.sent < t.request.size()) {
+      ERR_clear_error();
+      int rc = SSL_write(t.ssl.get(), t.request.data() + t.sent, static_cast<int>(t.request.size() - t.sent));
+      if (rc > 0) {
+        t.sent += static_cast<size_t>(rc);
+        continue;
+      }
+      int error = 0;
+      if (!wait_for(t, rc, &error)) {
+        fail(t, "failed to send the request to " + t.endpoints[t.endpoint].text);
+      }
+      return;
+    }
+    t.stage = Stage::Receive;
+    http_parser_init(&t.parser, HTTP_RESPONSE);
+    t.parser.data = &t;
+    receive(t);
+  }
+
+  void receive(Transfer& t) {
+    char buffer[16 * 1024];
+    for (;;) {
+      ERR_clear_error();
+      int rc = SSL_read(t.ssl.get(), buffer, sizeof(buffer));
+      if (rc > 0) {
+        if (!parse(t, buffer, static_cast<size_t>(rc))) {
+          return;
+        }
+        continue;
+      }
+      int error = 0;
+      if (wait_for(t, rc, &error)) {
+        return;
+      }
+      if (error == SSL_ERROR_ZERO_RETURN) {
+        if (parse(t, nullptr, 0)) {  // end of input: completes a body framed by the close
+          fail(t, "the server closed the connection before the response was complete");
+        }
+        return;
+      }
+      std::string why = openssl_errors();
+      fail(t, "failed to read the response from " + t.endpoints[t.endpoint].text +
+                  (why.empty() ? std::string() : " (" + why + ")"));
+      return;
+    }
+  }
+
+  // Feeds the parser; false when the transfer has ended (done or failed).
+  bool parse(Transfer& t, const char* data, size_t length) {
+    http_parser_execute(&t.parser, &parser_settings(), data, length);
+    if (t.result.too_large) {
+      fail(t, "");
+      return false;
+    }
+    auto code = static_cast<http_errno>(t.parser.http_errno);
+    if (t.complete) {
+      t.result.transport_ok = true;
+      t.stage = Stage::Done;
+      return false;
+    }
+    if (code != HPE_OK) {
+      fail(t, std::string("malformed HTTP response from ") + t.endpoints[t.endpoint].text + " (" +
+                  http_errno_description(code) + ")");
+      return false;
+    }
+    return true;
+  }
+
+  void fail(Transfer& t, const std::string& detail) {
+    FetchResult& result = t.result;
+    result.transport_ok = false;
+    result.body.clear();
+    if (result.too_large) {
+      // The exchange worked but the body is unusable: a failure, so nobody
+      // parses a truncated policy.
+      result.error =
+          "failed to fetch '" + result.url + "' (body larger than " + std::to_string(t.max_bytes) + " bytes)";
+    } else {
+      result.error = "failed to fetch '" + result.url + "' (" + detail + ")";
+    }
+    t.stage = Stage::Done;
+  }
+
+  const FetchOptions& m_options;
+  const TlsClient& m_tls;
+};
+
+std::unique_ptr<Transfer> make_transfer(const std::string& domain, size_t index,
+                                        const FetchOptions& options) {
   auto transfer = std::make_unique<Transfer>();
-  transfer->result.url = "https://mta-sts." + normalize_name(domain) + "/.well-known/mta-sts.txt";
+  transfer->host = "mta-sts." + normalize_name(domain);
+  transfer->result.url = "https://" + transfer->host + "/.well-known/mta-sts.txt";
+  transfer->index = index;
   transfer->max_bytes = options.max_bytes;
-  transfer->trust = trust;
-  transfer->easy.reset(curl_easy_init());
-  if (!transfer->easy) {
-    throw std::runtime_error("failed to create a curl handle");
-  }
-  CURL* easy = transfer->easy.get();
-  for (const auto& [from, to] : options.connect_to) {
-    std::string entry = from + ":" + to;
-    curl_slist* appended = curl_slist_append(transfer->connect_to.get(), entry.c_str());
-    if (appended == nullptr) {
-      throw std::runtime_error("out of memory building connect_to list");
-    }
-    static_cast<void>(transfer->connect_to.release());  // now owned by `appended`
-    transfer->connect_to.reset(appended);
-  }
-  auto append_resolve = [&](const std::string& entry) {
-    curl_slist* appended = curl_slist_append(transfer->resolve.get(), entry.c_str());
-    if (appended == nullptr) {
-      throw std::runtime_error("out of memory building the resolve list");
-    }
-    static_cast<void>(transfer->resolve.release());  // now owned by `appended`
-    transfer->resolve.reset(appended);
-  };
-  for (const auto& old_host : forget) {
-    append_resolve("-" + old_host + ":443");
-  }
-  const std::string host = "mta-sts." + normalize_name(domain);
-  auto addresses = options.resolve.find(host);
-  if (addresses != options.resolve.end() && !addresses->second.empty() &&
-      options.connect_to.count(host + ":443") == 0) {
-    std::string entry = host + ":443:";
-    for (size_t i = 0; i < addresses->second.size(); ++i) {
-      const std::string& address = addresses->second[i];
-      // curl wants IPv6 literals in brackets in a --resolve entry.
-      entry += (i == 0 ? "" : ",") + (address.find(':') != std::string::npos ? "[" + address + "]" : address);
-    }
-    append_resolve(entry);
-  }
-  if (transfer->resolve) {
-    curl_easy_setopt(easy, CURLOPT_RESOLVE, transfer->resolve.get());
-  }
-  auto timeout_ms = static_cast<long>(options.timeout_seconds * 1000);
-  curl_easy_setopt(easy, CURLOPT_URL, transfer->result.url.c_str());
-  curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
-  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error_buffer);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
-  // RFC 8461 section 3.3: redirects are never followed; 3xx is a failure.
-  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-  // Section 7.2: TLS 1.2 or later.
-  curl_easy_setopt(easy, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, k_user_agent);
-  // One request per policy host: an idle connection kept for reuse only
-  // costs a socket and curl's liveness probes of its whole cache.
-  curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, transfer.get());
-  if (transfer->connect_to) {
-    curl_easy_setopt(easy, CURLOPT_CONNECT_TO, transfer->connect_to.get());
-  }
-  if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) == CURLE_OK) {
-    curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, transfer.get());
-    // The store comes from on_ssl_ctx: curl loads no bundle or directory itself.
-    curl_easy_setopt(easy, CURLOPT_CAINFO, nullptr);
-    curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
-  } else if (!options.ca_file.empty()) {
-    // TLS backend without SSL_CTX access: the file replaces the system store.
-    curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
-  }
-  if (share != nullptr) {
-    curl_easy_setopt(easy, CURLOPT_SHARE, share);
-  }
+  transfer->timeout_ms = static_cast<long>(options.timeout_seconds * 1000);
   return transfer;
 }
 
-bool is_certificate_code(CURLcode code) {
-  switch (code) {
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-      return true;
-    default:
-      return false;
+// Fetches domains[first], domains[first + stride], ... with at most `limit`
+// in flight; results go to the same indices.
+void fetch_shard(const std::vector<std::string>& domains, size_t first, size_t stride, size_t limit,
+                 const FetchOptions& options, const TlsClient& tls, std::vector<FetchResult>& results) {
+  FetchLoop loop(options, tls);
+  std::vector<std::unique_ptr<Transfer>> active;
+  size_t next = first;
+  auto settle = [&] {
+    // Finished transfers hand their results back; new ones take their places.
+    for (size_t i = 0; i < active.size();) {
+      if (active[i]->stage == Stage::Done) {
+        results[active[i]->index] = std::move(active[i]->result);
+        active[i] = std::move(active.back());
+        active.pop_back();
+      } else {
+        ++i;
+      }
+    }
+    while (next < domains.size() && active.size() < limit) {
+      active.push_back(make_transfer(domains[next], next, options));
+      loop.start(*active.back());
+      next += stride;
+      if (active.back()->stage == Stage::Done) {
+        results[active.back()->index] = std::move(active.back()->result);
+        active.pop_back();
+      }
+    }
+  };
+  settle();
+  std::vector<pollfd> fds;
+  while (!active.empty()) {
+    fds.clear();
+    auto now = Clock::now();
+    auto soonest = active.front()->deadline;
+    for (const auto& t : active) {
+      fds.push_back({t->fd.get(), t->events, 0});
+      soonest = std::min(soonest, t->deadline);
+    }
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now).count();
+    int ready = poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long>(wait + 1, 0, 1000)));
+    now = Clock::now();
+    for (size_t i = 0; i < fds.size(); ++i) {
+      Transfer& t = *active[i];
+      if (ready > 0 && fds[i].revents != 0) {
+        loop.step(t, fds[i].revents);
+      }
+      if (t.stage != Stage::Done && now >= t.deadline) {
+        loop.time_out(t);
+      }
+    }
+    settle();
   }
-}
-
-FetchResult finish(Transfer& transfer, CURLcode code) {
-  FetchResult& result = transfer.result;
-  CURL* easy = transfer.easy.get();
-  long status = 0;
-  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-  result.status = status;
-  char* ip = nullptr;
-  long port = 0;
-  if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != nullptr && ip[0] != '\0' &&
-      curl_easy_getinfo(easy, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK) {
-    std::string text(ip);
-    result.address =
-        (text.find(':') != std::string::npos ? "[" + text + "]" : text) + ":" + std::to_string(port);
-  }
-  std::string detail = transfer.error_buffer[0] != '\0' ? transfer.error_buffer : curl_easy_strerror(code);
-  if (code == CURLE_OK) {
-    result.transport_ok = true;
-  } else if (result.too_large) {
-    // The exchange worked but the body is unusable: reported as a failure so
-    // nobody parses a truncated policy.
-    result.body.clear();
-    result.error = "failed to fetch '" + result.url + "' (body larger than " +
-                   std::to_string(transfer.max_bytes) + " bytes)";
-  } else if (transfer.ca_load_failed) {
-    result.error = "failed to load CA file '" + transfer.trust->ca_file + "' for '" + result.url + "'";
-  } else {
-    result.certificate_error = is_certificate_code(code);
-    result.timed_out = code == CURLE_OPERATION_TIMEDOUT;
-    result.error = "failed to fetch '" + result.url + "' (" + detail + ")";
-  }
-  if (!result.transport_ok) {
-    result.body.clear();
-  }
-  return std::move(result);
 }
 
 }  // namespace
 
 FetchResult fetch_policy(const std::string& domain, const FetchOptions& options) {
-  SharedTrust trust(options.ca_file);
-  auto transfer = make_transfer(domain, options, &trust, nullptr);
-  CURLcode code = curl_easy_perform(transfer->easy.get());
-  return finish(*transfer, code);
+  return std::move(fetch_policies({domain}, options, 1).front());
 }
-
-namespace {
-
-// One curl multi driven by its sockets (curl_multi_socket_action): a wake-up
-// touches only the transfers whose socket is ready, where curl_multi_perform
-// would step every handshake in flight (one EAGAIN read each) on every wake.
-class SocketLoop {
- public:
-  explicit SocketLoop(CURLM* multi) : m_multi(multi) {
-    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
-    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
-  }
-
-  // Waits for the next socket event or curl's timer (at most 1 s) and hands
-  // what happened to curl.
-  void step() {
-    std::vector<pollfd> fds;
-    fds.reserve(m_sockets.size());
-    for (const auto& [fd, events] : m_sockets) {
-      fds.push_back({fd, events, 0});
-    }
-    long wait_ms = 1000;
-    if (m_timer_set) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(m_deadline - Clock::now()).count();
-      wait_ms = std::clamp<long>(static_cast<long>(left), 0, 1000);
-    }
-    int running = 0;
-    if (poll(fds.data(), fds.size(), static_cast<int>(wait_ms)) > 0) {
-      for (const pollfd& entry : fds) {
-        int flags = ((entry.revents & POLLIN) != 0 ? CURL_CSELECT_IN : 0) |
-                    ((entry.revents & POLLOUT) != 0 ? CURL_CSELECT_OUT : 0) |
-                    ((entry.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0 ? CURL_CSELECT_ERR : 0);
-        if (flags != 0) {
-          check(curl_multi_socket_action(m_multi, entry.fd, flags, &running));
-        }
-      }
-    }
-    if (m_timer_set && Clock::now() >= m_deadline) {
-      m_timer_set = false;
-      check(curl_multi_socket_action(m_multi, CURL_SOCKET_TIMEOUT, 0, &running));
-    }
-  }
-
- private:
-  static void check(CURLMcode code) {
-    if (code != CURLM_OK) {
-      throw std::runtime_error(std::string("curl multi failed (") + curl_multi_strerror(code) + ")");
-    }
-  }
-  static int on_socket(CURL* /*easy*/, curl_socket_t fd, int what, void* user, void* /*socket_data*/) {
-    auto* loop = static_cast<SocketLoop*>(user);
-    if (what == CURL_POLL_REMOVE) {
-      loop->m_sockets.erase(fd);
-    } else {
-      loop->m_sockets[fd] = static_cast<short>(((what & CURL_POLL_IN) != 0 ? POLLIN : 0) |
-                                               ((what & CURL_POLL_OUT) != 0 ? POLLOUT : 0));
-    }
-    return 0;
-  }
-  static int on_timer(CURLM* /*multi*/, long timeout_ms, void* user) {
-    auto* loop = static_cast<SocketLoop*>(user);
-    loop->m_timer_set = timeout_ms >= 0;
-    loop->m_deadline = Clock::now() + std::chrono::milliseconds(std::max(0L, timeout_ms));
-    return 0;
-  }
-
-  using Clock = std::chrono::steady_clock;
-  CURLM* m_multi;
-  std::map<curl_socket_t, short> m_sockets;
-  bool m_timer_set = false;
-  Clock::time_point m_deadline;
-};
-
-// Fetches domains[first], domains[first + stride], ... with at most `limit`
-// transfers in flight on one curl multi; results go to the same indices.
-void fetch_shard(const std::vector<std::string>& domains, size_t first, size_t stride, size_t limit,
-                 const FetchOptions& options, SharedTrust& trust, std::vector<FetchResult>& results) {
-  CurlMulti multi(curl_multi_init());
-  if (!multi) {
-    throw std::runtime_error("failed to create a curl multi handle");
-  }
-  SocketLoop loop(multi.get());
-  // One TLS session cache for the shard's transfers: a server named twice resumes.
-  CurlShare share(curl_share_init());
-  if (share) {
-    curl_share_setopt(share.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-  }
-  // Transfers by their index in `domains`; CURLOPT_PRIVATE finds them again.
-  std::map<size_t, std::unique_ptr<Transfer>> active;
-  // Policy hosts in flight (a name may come twice) and those done since the
-  // last start, whose DNS cache entries the next transfer drops.
-  std::map<std::string, int> hosts_in_flight;
-  std::vector<std::string> forget;
-  auto host_of = [&](size_t index) { return "mta-sts." + normalize_name(domains[index]); };
-  size_t next = first;
-  auto start_next = [&] {
-    while (next < domains.size() && active.size() < limit) {
-      auto transfer = make_transfer(domains[next], options, &trust, share.get(), forget);
-      forget.clear();
-      ++hosts_in_flight[host_of(next)];
-      transfer->index = next;
-      CURLMcode added = curl_multi_add_handle(multi.get(), transfer->easy.get());
-      if (added != CURLM_OK) {
-        throw std::runtime_error(std::string("failed to start a transfer (") + curl_multi_strerror(added) +
-                                 ")");
-      }
-      active.emplace(next, std::move(transfer));
-      next += stride;
-    }
-  };
-  start_next();
-  while (!active.empty()) {
-    loop.step();
-    int queued = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi.get(), &queued)) {
-      if (message->msg != CURLMSG_DONE) {
-        continue;
-      }
-      CURL* easy = message->easy_handle;
-      CURLcode code = message->data.result;
-      char* user = nullptr;
-      curl_easy_getinfo(easy, CURLINFO_PRIVATE, &user);
-      size_t index = reinterpret_cast<Transfer*>(user)->index;
-      curl_multi_remove_handle(multi.get(), easy);
-      auto found = active.find(index);
-      results[index] = finish(*found->second, code);
-      active.erase(found);
-      auto host = hosts_in_flight.find(host_of(index));
-      if (--host->second == 0) {
-        forget.push_back(host->first);
-        hosts_in_flight.erase(host);
-      }
-    }
-    start_next();
-  }
-}
-
-}  // namespace
 
 std::vector<FetchResult> fetch_policies(const std::vector<std::string>& domains, const FetchOptions& options,
                                         int parallel) {
@@ -451,16 +562,17 @@ std::vector<FetchResult> fetch_policies(const std::vector<std::string>& domains,
   if (domains.empty()) {
     return results;
   }
+  std::shared_ptr<const TlsClient> tls =
+      options.tls ? options.tls : std::make_shared<TlsClient>(options.ca_file);
   size_t limit = static_cast<size_t>(std::max(1, parallel));
   // The handshakes are CPU work (key exchange, certificate decoding and
   // verification): a large batch is split over the cores, each shard with its
-  // own curl multi; the CA store is shared (OpenSSL locks it).
+  // own event loop; the TLS context is shared (OpenSSL locks it).
   size_t shards = std::min<size_t>({default_worker_count(), limit, std::max<size_t>(1, domains.size() / 64)});
-  SharedTrust trust(options.ca_file);
   std::vector<std::exception_ptr> errors(shards);
   auto run = [&](size_t shard) {
     try {
-      fetch_shard(domains, shard, shards, (limit + shards - 1 - shard) / shards, options, trust, results);
+      fetch_shard(domains, shard, shards, (limit + shards - 1 - shard) / shards, options, *tls, results);
     } catch (...) {
       errors[shard] = std::current_exception();
     }

@@ -4,10 +4,13 @@
 // body capped at 64 KiB, no HTTP caching. Edge module (network I/O).
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace stsctl {
+
+class TlsClient;
 
 struct FetchOptions {
   std::string ca_file;                            // extra trust anchor (PEM); empty: system store
@@ -19,12 +22,15 @@ struct FetchOptions {
   std::map<std::string, std::vector<std::string>> resolve;
   double timeout_seconds = 30;
   size_t max_bytes = 64 * 1024;
+  // The run's TLS context, shared with other fetches and the SMTP probes;
+  // when empty, each call makes one from ca_file.
+  std::shared_ptr<const TlsClient> tls;
 };
 
 struct FetchResult {
   std::string url;
   bool transport_ok = false;  // false: DNS/connect/TLS/timeout failure (see error)
-  std::string error;          // human text when !transport_ok (curl's message, cert problem named)
+  std::string error;          // human text when !transport_ok (connect, TLS or HTTP problem named)
   bool certificate_error = false;
   bool timed_out = false;
   bool too_large = false;
@@ -46,8 +52,8 @@ FetchResult fetch_policy(const std::string& domain, const FetchOptions& options)
 
 /// Fetches many at once (at most `parallel` in flight); results in the order
 /// of `domains`. A large batch is split over a few threads (one per core, at
-/// most four), each driving a curl multi by socket events; every transfer
-/// shares one CA store (loaded once per call), each thread one TLS session cache.
+/// most four), each driving its connections by socket events; every
+/// connection shares one TLS context (trust store loaded once).
 std::vector<FetchResult> fetch_policies(const std::vector<std::string>& domains, const FetchOptions& options,
                                         int parallel = 32);
 
