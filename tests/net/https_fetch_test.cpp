@@ -13,8 +13,10 @@
 #include "support/test_ca.h"
 
 using namespace stsctl;
+using stsctl::test::CommandResult;
 using stsctl::test::NginxHost;
 using stsctl::test::NginxServer;
+using stsctl::test::run_command;
 using stsctl::test::TestCa;
 
 namespace {
@@ -48,6 +50,9 @@ NginxServer& server() {
       NginxHost broken{"mta-sts.broken.test"};
       broken.status = 503;
       hosts.push_back(broken);
+      NginxHost chunked{"mta-sts.chunked.test"};
+      chunked.chunked = true;
+      hosts.push_back(chunked);
       NginxHost wildcard{"mta-sts.wild.test"};
       wildcard.cert_names = {"*.wild.test"};
       hosts.push_back(wildcard);
@@ -61,6 +66,7 @@ NginxServer& server() {
       nginx->write_policy("mta-sts.big.test", std::string(70 * 1024, 'x'));
       nginx->write_policy("mta-sts.html.test", k_policy);
       nginx->write_policy("mta-sts.wild.test", k_policy);
+      nginx->write_policy("mta-sts.chunked.test", k_policy);
       return nginx;
     }();
   }
@@ -84,6 +90,22 @@ TEST_CASE("fetch_policy gets a 200 text/plain policy with CRLFs intact", "[https
   CHECK_FALSE(result.certificate_error);
   CHECK_FALSE(result.too_large);
   CHECK(result.location.empty());
+}
+
+TEST_CASE("fetch_policy reads a chunked response", "[https_fetch]") {
+  // The server really sends it chunked (no Content-Length).
+  CommandResult head =
+      run_command({"curl", "-sS", "-D", "-", "-o", "/dev/null", "--cacert", server().ca_file(),
+                   "--connect-to", "mta-sts.chunked.test:443:127.0.0.1:" + std::to_string(server().port()),
+                   "https://mta-sts.chunked.test/.well-known/mta-sts.txt"});
+  INFO(head.out << head.err);
+  REQUIRE(head.out.find("Transfer-Encoding: chunked") != std::string::npos);
+  FetchResult result = fetch_policy("chunked.test", server().fetch_options());
+  INFO(result.error);
+  CHECK(result.transport_ok);
+  CHECK(result.status == 200);
+  CHECK(result.body == k_policy);
+  CHECK(result.content_type == "text/plain");
 }
 
 TEST_CASE("fetch_policy normalises the domain", "[https_fetch]") {

@@ -41,6 +41,9 @@ std::string host_block(const NginxHost& host, const TestCa::Leaf& leaf, const st
     policy_location = "      return " + std::to_string(host.status) + ";\n";
   } else {
     policy_location = "      types { }\n      default_type " + host.content_type + ";\n";
+    if (host.chunked) {
+      policy_location += "      ssi on;\n      ssi_types *;\n";
+    }
   }
   return "  server {\n"
          "    listen 127.0.0.1:" +

@@ -36,6 +36,7 @@ struct NginxHost {
   std::string content_type = "text/plain";  // default_type of /.well-known/mta-sts.txt
   std::string redirect;                     // non-empty: the policy URL answers `301 Location: <redirect>`
   int status = 0;                           // non-zero: the policy URL answers `return <status>;`
+  bool chunked = false;  // the policy goes out chunked (SSI drops Content-Length), as from an app server
 };
 
 /// Where NginxServer listens, which CA signs its leaves and which directory it
