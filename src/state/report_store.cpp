@@ -114,7 +114,9 @@ ReportStore::ReportStore(const std::string& path, bool create) : m_impl(std::mak
   if (!create && stat(path.c_str(), &info) != 0) {
     return;  // no database yet: no reports
   }
-  m_impl->db = open_sqlite(path, create ? SqliteOpen::Create : SqliteOpen::ReadOnly);
+  // ReportStore is used by one thread at a time (its statements are cached per connection).
+  m_impl->db =
+      open_sqlite(path, create ? SqliteOpen::Create : SqliteOpen::ReadOnly, SqliteThreads::OneAtATime);
   if (create) {
     // An ingest of 10,000 reports writes ~5 MB of pages in one transaction:
     // with SQLite's default 2 MB cache it would spill to the WAL midway.
@@ -222,7 +224,7 @@ class RowBatcher {
       const Cell& cell = m_cells[from + i];
       const int index = static_cast<int>(i) + 1;
       if (cell.text != nullptr) {
-        q->bind(index, *cell.text);
+        q->bind_kept(index, *cell.text);  // the rows' strings live until flush() returns
       } else {
         q->bind(index, cell.number);
       }

@@ -17,6 +17,8 @@ class SqlQuery {
  public:
   virtual ~SqlQuery() = default;
   virtual SqlQuery& bind(int index, const std::string& value) = 0;
+  /// Like bind(), without a copy: `value` must outlive this query.
+  virtual SqlQuery& bind_kept(int index, const std::string& value) { return bind(index, value); }
   virtual SqlQuery& bind(int index, int64_t value) = 0;
   virtual SqlQuery& bind_null(int index) = 0;
   /// Runs the statement on the first call; true while a row is available.

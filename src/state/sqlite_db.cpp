@@ -36,6 +36,10 @@ class SqliteQuery final : public SqlQuery {
     check(sqlite3_bind_text(m_stmt, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT));
     return *this;
   }
+  SqlQuery& bind_kept(int index, const std::string& value) override {
+    check(sqlite3_bind_text(m_stmt, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC));
+    return *this;
+  }
   SqlQuery& bind(int index, int64_t value) override {
     check(sqlite3_bind_int64(m_stmt, index, value));
     return *this;
@@ -68,10 +72,12 @@ class SqliteDb final : public SqlDb {
   explicit SqliteDb(std::string path) : m_path(std::move(path)) {}
   ~SqliteDb() override { m_statements.clear(); }  // finalised before the handle closes
 
-  void open(SqliteOpen mode) {
+  void open(SqliteOpen mode, SqliteThreads threads) {
     sqlite3* raw = nullptr;
-    const int flags =
+    int flags =
         mode == SqliteOpen::Create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    // Without a connection mutex every call saves a lock and an unlock.
+    flags |= threads == SqliteThreads::OneAtATime ? SQLITE_OPEN_NOMUTEX : 0;
     const int rc = sqlite3_open_v2(m_path.c_str(), &raw, flags, nullptr);
     m_db.reset(raw);
     if (rc != SQLITE_OK) {
@@ -177,9 +183,14 @@ void SqliteQuery::check(int rc) const {
 
 }  // namespace
 
-std::unique_ptr<SqlDb> open_sqlite(const std::string& path, SqliteOpen mode) {
+std::unique_ptr<SqlDb> open_sqlite(const std::string& path, SqliteOpen mode, SqliteThreads threads) {
+  // No allocation statistics (nothing here reads them): otherwise every
+  // sqlite3_malloc and free takes a process-wide mutex. Only possible before
+  // SQLite initialises, so once, before the first open.
+  static const bool k_configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  (void)k_configured;
   auto db = std::make_unique<SqliteDb>(path);
-  db->open(mode);
+  db->open(mode, threads);
   return db;
 }
 
