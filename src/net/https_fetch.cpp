@@ -372,6 +372,7 @@ class FetchLoop {
     ERR_clear_error();
     int rc = SSL_connect(t.ssl.get());
     if (rc == 1) {
+      t.result.resumed = SSL_session_reused(t.ssl.get()) == 1;
       t.stage = Stage::Send;
       t.request = "GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: " + t.host +
                   "\r\nUser-Agent: " + k_user_agent + "\r\nAccept: */*\r\nConnection: close\r\n\r\n";
@@ -455,6 +456,9 @@ class FetchLoop {
     if (t.complete) {
       t.result.transport_ok = true;
       t.stage = Stage::Done;
+      // close_notify: a connection freed without it marks its session as
+      // not resumable.
+      SSL_shutdown(t.ssl.get());
       return false;
     }
     if (code != HPE_OK) {

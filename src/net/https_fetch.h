@@ -38,7 +38,8 @@ struct FetchResult {
   std::string content_type;  // as sent, e.g. "text/plain; charset=utf-8"
   std::string location;      // Location header of a 3xx (never followed)
   std::string body;
-  std::string address;  // "addr:port" connected to; empty when no connection was made
+  std::string address;   // "addr:port" connected to; empty when no connection was made
+  bool resumed = false;  // the TLS session of an earlier connection was resumed
   // The server's leaf certificate, seen during the handshake (also when it
   // failed verification); certificate_seen is false when none was sent.
   bool certificate_seen = false;

@@ -1,4 +1,5 @@
 #include "net/https_fetch.h"
+#include "net/tls_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -106,6 +107,23 @@ TEST_CASE("fetch_policy reads a chunked response", "[https_fetch]") {
   CHECK(result.status == 200);
   CHECK(result.body == k_policy);
   CHECK(result.content_type == "text/plain");
+}
+
+TEST_CASE("fetches sharing one TLS context resume the session of a host met before", "[https_fetch]") {
+  FetchOptions options = server().fetch_options();
+  options.tls = std::make_shared<TlsClient>(options.ca_file);
+  FetchResult first = fetch_policy("good.test", options);
+  FetchResult again = fetch_policy("good.test", options);
+  FetchResult other = fetch_policy("other.test", options);
+  INFO(first.error << again.error << other.error);
+  CHECK(first.status == 200);
+  CHECK_FALSE(first.resumed);
+  CHECK(again.status == 200);
+  CHECK(again.resumed);
+  CHECK(again.body == k_policy);
+  CHECK_FALSE(other.resumed);
+  // Without a shared context every call starts afresh.
+  CHECK_FALSE(fetch_policy("good.test", server().fetch_options()).resumed);
 }
 
 TEST_CASE("fetch_policy normalises the domain", "[https_fetch]") {
