@@ -66,7 +66,8 @@ std::optional<ProviderError> ZoneBreaker::before(const std::string& zone) {
     return ProviderError(ProviderError::Kind::NotAttempted,
                          "provider '" + m_provider + "': zone " + zone + " not attempted: the " +
                              std::to_string(m_limits.breaker_threshold) +
-                             " zones before it failed the same way (" + *m_tripped + ")");
+                             " zones before it failed the same way (" + *m_tripped +
+                             "); fix that and run again: zones already done are not redone");
   }
   return std::nullopt;
 }

@@ -49,6 +49,9 @@ CallLimits Context::call_limits() const {
 }
 
 void Context::check_options() {
+  if (auto problem = state_location_problem(m_options.state_path)) {
+    throw CliError("--state: " + *problem);
+  }
   if (!m_options.now_text.empty()) {
     m_now = parse_rfc3339(m_options.now_text);
     if (!m_now) {

@@ -1,6 +1,7 @@
 // state migrate: copies the state between a SQLite file and PostgreSQL.
 
 #include "cli/commands.h"
+#include "config/values.h"
 #include "state/state.h"
 #include "state/state_copy.h"
 
@@ -10,6 +11,9 @@
 namespace stsctl {
 
 int run_state_migrate(Context& context, const StateMigrateOptions& options) {
+  if (auto problem = state_location_problem(options.to)) {
+    throw CliError("--to: " + *problem);
+  }
   const std::string& from = context.config().state_path;
   const std::string to = is_database_url(options.to)
                              ? options.to

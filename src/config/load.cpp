@@ -85,14 +85,8 @@ void Loader::read_state(const Entry& entry, Config* config) {
     return;
   }
   const std::string& url = entry.value.Scalar();
-  if (!is_database_url(url)) {
-    error(value_mark(entry), entry.path,
-          "'" + scheme + "://' is not a state backend: expected a SQLite file path or a postgresql:// URL");
-    return;
-  }
-  std::string problem;
-  if (!parse_postgres_url(url, &problem)) {
-    error(value_mark(entry), entry.path, "the PostgreSQL URL is not usable: " + problem);
+  if (auto problem = state_location_problem(url)) {
+    error(value_mark(entry), entry.path, *problem);
     return;
   }
   config->state_path = url;

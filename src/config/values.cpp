@@ -2,11 +2,13 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
 #include "config/config.h"  // is_database_url
 #include "dns/name.h"
+#include "util/text.h"
 
 namespace stsctl {
 
@@ -377,7 +379,7 @@ std::optional<PostgresUrl> parse_postgres_url(const std::string& url, std::strin
     }
     const std::string param = url.substr(start, end - start);
     const std::string key = param.substr(0, param.find('='));
-    if (key == "password") {
+    if (iequals(key, "password")) {  // in any case: a password goes no further
       *error = "a password in the URL is not allowed" + k_allowed;
       return std::nullopt;
     }
@@ -409,6 +411,47 @@ std::string url_scheme(const std::string& text) {
     }
   }
   return text.substr(0, separator);
+}
+
+std::optional<std::string> state_location_problem(const std::string& location) {
+  const std::string scheme = url_scheme(location);
+  if (scheme.empty()) {
+    return std::nullopt;
+  }
+  if (!is_database_url(location)) {
+    return "'" + scheme + "://' is not a state backend: expected a SQLite file path or a postgresql:// URL";
+  }
+  std::string problem;
+  if (!parse_postgres_url(location, &problem)) {
+    return "the PostgreSQL URL is not usable: " + problem;
+  }
+  return std::nullopt;
+}
+
+std::string redacted_url(const std::string& url) {
+  std::string out = url;
+  const size_t authority = out.find("://");
+  if (authority != std::string::npos) {
+    const size_t start = authority + 3;
+    const size_t end = out.find_first_of("/?", start);
+    const size_t at = out.rfind('@', end == std::string::npos ? std::string::npos : end);
+    if (at != std::string::npos && at >= start) {
+      const size_t colon = out.find(':', start);
+      if (colon != std::string::npos && colon < at) {
+        out.replace(colon + 1, at - colon - 1, "***");
+      }
+    }
+  }
+  // password=... in the query, whatever its case.
+  for (size_t query = out.find('?'); query != std::string::npos && query < out.size();) {
+    const size_t start = query + 1;
+    const size_t end = std::min(out.find('&', start), out.size());
+    if (iequals(std::string_view(out).substr(start, std::min<size_t>(9, end - start)), "password=")) {
+      out.replace(start + 9, end - start - 9, "***");
+    }
+    query = out.find('&', start);
+  }
+  return out;
 }
 
 }  // namespace stsctl

@@ -50,6 +50,15 @@ std::optional<PostgresUrl> parse_postgres_url(const std::string& url, std::strin
 /// text that is no URL (a file path).
 std::string url_scheme(const std::string& text);
 
+/// What is wrong with a state location (`state:`, --state, --to): a URL of
+/// another scheme than postgresql://, or a PostgreSQL URL parse_postgres_url
+/// refuses. nullopt for a usable URL or any file path. Never quotes the text.
+std::optional<std::string> state_location_problem(const std::string& location);
+
+/// `url` with the password of its user info and any password= parameter
+/// replaced by "***", fit to show.
+std::string redacted_url(const std::string& url);
+
 /// A host name that may also be a single label (a server or TSIG key name).
 std::optional<std::string> server_name_error(const std::string& name);
 

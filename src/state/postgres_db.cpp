@@ -1,6 +1,7 @@
 #include "state/postgres_db.h"
 
 #include "config/config.h"
+#include "config/values.h"
 #include "state/sqlite_db.h"
 #include "state/state.h"
 #include "util/handles.h"
@@ -223,7 +224,8 @@ std::unique_ptr<SqlDb> open_postgres(const std::string& url) {
   std::string error;
   auto parsed = parse_postgres_url(url, &error);
   if (!parsed) {
-    throw StateError("failed to connect to state database '" + url + "' (" + error + ")");
+    // The URL may hold the very password refused here.
+    throw StateError("failed to connect to state database '" + redacted_url(url) + "' (" + error + ")");
   }
   Secret password;
   if (!parsed->password_file.empty()) {

@@ -67,3 +67,23 @@ TEST_CASE("validate counts in words: 1 alias, 2 domains") {
   CHECK(result.exit_code == 0);
   CHECK(result.out == config + ": ok (2 domains, 1 alias, 0 providers)\n");
 }
+
+TEST_CASE("state locations (--state, state migrate --to) refuse a location they cannot use, never echoing a password") {
+  auto result = run_stsctl({"-c", "none.yaml", "--state", "mysql://db.example/state", "status"});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err ==
+        "stsctl: --state: 'mysql://' is not a state backend: expected a SQLite file path or a postgresql:// "
+        "URL\n");
+  result = run_stsctl({"-c", "none.yaml", "--state", "postgresql://ops:hunter22@db.example/stsctl", "plan"});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err ==
+        "stsctl: --state: the PostgreSQL URL is not usable: a password in the URL is not allowed; give it in "
+        "password_file=/absolute/path, in a ~/.pgpass or PGPASSFILE file, or in PGPASSWORD\n");
+  result = run_stsctl(
+      {"-c", "none.yaml", "state", "migrate", "--to", "postgres://ops@db.example/s?password=hunter22"});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err ==
+        "stsctl: --to: the PostgreSQL URL is not usable: a password in the URL is not allowed; give it in "
+        "password_file=/absolute/path, in a ~/.pgpass or PGPASSFILE file, or in PGPASSWORD\n");
+  CHECK(result.out.find("hunter22") == std::string::npos);
+}
