@@ -57,6 +57,13 @@ class HttpClient {
   /// transport or HTTP failures: they are in the response.
   HttpResponse request(const std::string& method, const std::string& url, const std::string& body = "");
 
+  /// While on, each request first opens a spare TCP connection to the
+  /// server the last request reached, for the next request to use, when that
+  /// server closes its connections ("Connection: close", as PowerDNS 4.7
+  /// does): the server accepts it and starts its connection thread while
+  /// the current request is still being processed. Off closes the spare.
+  void keep_spare_connection(bool on);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> m_impl;

@@ -20,6 +20,9 @@ std::vector<ZoneApplyResult> PowerdnsProvider::apply_zones(const std::vector<Zon
   for_each_parallel(
       plans.size(), in_flight,
       [&](size_t i, HttpClient& client) {
+        // PowerDNS closes every connection: the next PATCH's is opened
+        // while this one runs.
+        client.keep_spare_connection(i + 1 < plans.size());
         if (plans[i].empty()) {
           results[i] = apply_one(client, plans[i], gate, &breaker);
           return;
@@ -37,6 +40,7 @@ std::vector<ZoneApplyResult> PowerdnsProvider::apply_zones(const std::vector<Zon
         results[i].error =
             ProviderError(ProviderError::Kind::Other, head("update", plans[i].zone) + " (" + what + ")");
       });
+  drop_spare_connections();
   return results;
 }
 
