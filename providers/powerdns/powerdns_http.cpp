@@ -74,16 +74,15 @@ bool connection_usable(int fd) {
 }
 
 // Starts a non-blocking TCP connect to ip:port; -1 when it cannot start.
-int start_connect(const std::string& ip, long port) {
+int start_connect(const char* ip, int port) {
   sockaddr_storage address{};
   socklen_t length = 0;
-  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
-      inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
+  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&address); inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(static_cast<uint16_t>(port));
     length = sizeof(sockaddr_in);
   } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
-             inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr) == 1) {
+             inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(static_cast<uint16_t>(port));
     length = sizeof(sockaddr_in6);
@@ -213,8 +212,7 @@ struct HttpClient::Impl {
   // Spare connection (keep_spare_connection).
   bool keep_spare = false;
   bool server_closes = false;  // the last answer said "Connection: close"
-  std::string peer_ip;         // where the last request went
-  long peer_port = 0;
+  bool closing_now = false;    // ... this one does (header callback)
   int spare = -1;
   std::chrono::steady_clock::time_point spare_opened;
 
@@ -236,11 +234,15 @@ struct HttpClient::Impl {
     }
     return fd;
   }
-  void open_spare() {
-    if (keep_spare && server_closes && spare < 0 && !peer_ip.empty()) {
-      spare = start_connect(peer_ip, peer_port);
-      spare_opened = std::chrono::steady_clock::now();
+  // Called by libcurl once this request's connection stands, so that a
+  // server accepting one connection at a time meets this one first.
+  static int open_spare(void* user, char* peer_ip, char* /*local_ip*/, int peer_port, int /*local_port*/) {
+    auto* impl = static_cast<Impl*>(user);
+    if (impl->keep_spare && impl->server_closes && impl->spare < 0) {
+      impl->spare = start_connect(peer_ip, peer_port);
+      impl->spare_opened = std::chrono::steady_clock::now();
     }
+    return CURL_PREREQFUNC_OK;
   }
   CURLcode perform(Handover& handover, const std::string& method, const std::string& url,
                    const std::string& body, const curl_slist* headers, std::string& answer);
@@ -261,23 +263,18 @@ HttpClient::HttpClient(const Secret& key, const std::string& ca_file, double tim
 
 HttpClient::~HttpClient() = default;
 
-void HttpClient::keep_spare_connection(bool on) {
-  m_impl->keep_spare = on;
-  if (!on) {
-    m_impl->drop_spare();
-  }
-}
+void HttpClient::keep_spare_connection(bool on) { m_impl->keep_spare = on; }
+
+void HttpClient::close_spare_connection() { m_impl->drop_spare(); }
 
 CURLcode HttpClient::Impl::perform(Handover& handover, const std::string& method, const std::string& url,
                                    const std::string& body, const curl_slist* headers, std::string& answer) {
   CURL* handle = curl.get();
-  // The next request's connection, accepted by the server while this one runs.
-  open_spare();
   // Reset clears per-request options but keeps the connection cache.
   curl_easy_reset(handle);
   answer.clear();
   error[0] = '\0';
-  server_closes = false;
+  closing_now = false;
   curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
   curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
@@ -301,12 +298,15 @@ CURLcode HttpClient::Impl::perform(Handover& handover, const std::string& method
   curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, append_body);
   curl_easy_setopt(handle, CURLOPT_WRITEDATA, &answer);
   curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, note_connection_close);
-  curl_easy_setopt(handle, CURLOPT_HEADERDATA, &server_closes);
+  curl_easy_setopt(handle, CURLOPT_HEADERDATA, &closing_now);
   curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, open_socket);
   curl_easy_setopt(handle, CURLOPT_OPENSOCKETDATA, &handover);
   curl_easy_setopt(handle, CURLOPT_SOCKOPTFUNCTION, socket_options);
   curl_easy_setopt(handle, CURLOPT_SOCKOPTDATA, &handover);
+  // The next request's connection, accepted by the server while this one runs.
+  curl_easy_setopt(handle, CURLOPT_PREREQFUNCTION, &Impl::open_spare);
+  curl_easy_setopt(handle, CURLOPT_PREREQDATA, this);
   CURLcode code = curl_easy_perform(handle);
   // The header list dies with the caller's scope; make sure curl no longer points at it.
   curl_easy_setopt(handle, CURLOPT_HTTPHEADER, nullptr);
@@ -314,13 +314,7 @@ CURLcode HttpClient::Impl::perform(Handover& handover, const std::string& method
     close(handover.fd);  // libcurl reused a kept connection instead
     handover.fd = -1;
   }
-  char* ip = nullptr;
-  long port = 0;
-  if (code == CURLE_OK && curl_easy_getinfo(handle, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != nullptr &&
-      curl_easy_getinfo(handle, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK) {
-    peer_ip = ip;
-    peer_port = port;
-  }
+  server_closes = code == CURLE_OK && closing_now;
   return code;
 }
 

@@ -57,12 +57,13 @@ class HttpClient {
   /// transport or HTTP failures: they are in the response.
   HttpResponse request(const std::string& method, const std::string& url, const std::string& body = "");
 
-  /// While on, each request first opens a spare TCP connection to the
-  /// server the last request reached, for the next request to use, when that
-  /// server closes its connections ("Connection: close", as PowerDNS 4.7
-  /// does): the server accepts it and starts its connection thread while
-  /// the current request is still being processed. Off closes the spare.
+  /// While on, a request to a server that closes its connections
+  /// ("Connection: close", as PowerDNS 4.7 does) opens a spare connection to
+  /// it once its own connection stands; the next request uses the spare.
+  /// The server accepts it and starts its connection thread while this
+  /// request is still being processed.
   void keep_spare_connection(bool on);
+  void close_spare_connection();
 
  private:
   struct Impl;

@@ -131,6 +131,7 @@ void PowerdnsProvider::drop_spare_connections() {
   std::lock_guard<std::mutex> lock(m_pool_mutex);
   for (auto& client : m_pool) {
     client->keep_spare_connection(false);
+    client->close_spare_connection();
   }
 }
 
