@@ -57,6 +57,14 @@ class HttpClient {
   /// transport or HTTP failures: they are in the response.
   HttpResponse request(const std::string& method, const std::string& url, const std::string& body = "");
 
+  /// While on, a request to a server that closes its connections
+  /// ("Connection: close", as PowerDNS 4.7 does) opens a spare connection to
+  /// it once its own connection stands; the next request uses the spare.
+  /// The server accepts it and starts its connection thread while this
+  /// request is still being processed.
+  void keep_spare_connection(bool on);
+  void close_spare_connection();
+
  private:
   struct Impl;
   std::unique_ptr<Impl> m_impl;

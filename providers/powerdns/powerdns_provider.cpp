@@ -127,6 +127,14 @@ std::unique_ptr<HttpClient> PowerdnsProvider::take_client() {
   return std::make_unique<HttpClient>(m_key, m_config.ca_file, m_config.timeout_seconds, m_log);
 }
 
+void PowerdnsProvider::drop_spare_connections() {
+  std::lock_guard<std::mutex> lock(m_pool_mutex);
+  for (auto& client : m_pool) {
+    client->keep_spare_connection(false);
+    client->close_spare_connection();
+  }
+}
+
 void PowerdnsProvider::give_client(std::unique_ptr<HttpClient> client) {
   std::lock_guard<std::mutex> lock(m_pool_mutex);
   m_pool.push_back(std::move(client));

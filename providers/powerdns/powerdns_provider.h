@@ -25,8 +25,10 @@
 // Zones are processed concurrently, at most 8 requests in flight, each worker
 // with its own connection; PATCHes go one at a time when the server's
 // `launch` (GET .../config) has gsqlite3, which fails concurrent writers, and
-// drop to one at the first 5xx otherwise. read_zones sends the zone list and
-// the searches together. The API key is sent only as
+// drop to one at the first 5xx otherwise; one at a time, each PATCH goes out
+// on a connection opened while the one before it ran (PowerDNS closes every
+// connection). A searching read_zones sends the zone list, the searches and
+// GET .../config together. The API key is sent only as
 // X-API-Key and never appears in errors or log lines.
 
 #include "powerdns/powerdns_config.h"

@@ -123,6 +123,7 @@ class PowerdnsProvider : public Provider {
                          const std::function<void(size_t, const std::string&)>& fail);
   std::unique_ptr<HttpClient> take_client();
   void give_client(std::unique_ptr<HttpClient> client);
+  void drop_spare_connections();
   HttpResponse send(HttpClient& client, const std::string& method, const std::string& url,
                     const std::string& body = "", WriteGate* gate = nullptr,
                     const ZoneBreaker* breaker = nullptr);

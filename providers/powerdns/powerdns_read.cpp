@@ -193,14 +193,17 @@ bool PowerdnsProvider::read_by_search(const std::vector<ZoneQuery>& queries,
                      k_search_results_per_zone * k_search_max_zones_per_query * indexes.size());
   // The zone list (which zones exist: search-data finds records only) and
   // the searches go out together: one round trip, not two, before the plan.
+  // So does the backend question apply_zones asks before its first PATCH.
   const std::vector<std::string> searches(patterns.begin(), patterns.end());
   std::vector<std::optional<json>> found(searches.size());
   HttpResponse listed;
   for_each_parallel(
-      searches.size() + 1, k_max_in_flight,
+      searches.size() + 2, k_max_in_flight,
       [&](size_t s, HttpClient& client) {
         if (s == 0) {
           listed = send(client, "GET", url({"zones"}));
+        } else if (s == searches.size() + 1) {
+          backend_serialises_writes();
         } else {
           found[s - 1] = search_records(client, searches[s - 1], limit);
         }

@@ -20,6 +20,11 @@ std::vector<ZoneApplyResult> PowerdnsProvider::apply_zones(const std::vector<Zon
   for_each_parallel(
       plans.size(), in_flight,
       [&](size_t i, HttpClient& client) {
+        // PowerDNS closes every connection: one at a time, the next PATCH's
+        // connection opens while this one runs (concurrent workers would
+        // leave a spare queued ahead of another's request on a server that
+        // serves one connection at a time).
+        client.keep_spare_connection(in_flight == 1 && i + 1 < plans.size());
         if (plans[i].empty()) {
           results[i] = apply_one(client, plans[i], gate, &breaker);
           return;
@@ -37,6 +42,7 @@ std::vector<ZoneApplyResult> PowerdnsProvider::apply_zones(const std::vector<Zon
         results[i].error =
             ProviderError(ProviderError::Kind::Other, head("update", plans[i].zone) + " (" + what + ")");
       });
+  drop_spare_connections();
   return results;
 }
 

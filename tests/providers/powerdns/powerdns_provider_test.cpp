@@ -486,8 +486,9 @@ TEST_CASE("a server that never answers is a Timeout", "[powerdns][errors]") {
 
 namespace {
 
-// A one-purpose HTTP server for the one fault a real PowerDNS cannot be made
-// to produce: a PATCH that succeeds followed by a NOTIFY that fails.
+// A small HTTP server for what a real PowerDNS cannot be made to do: a PATCH
+// that succeeds followed by a NOTIFY that fails, and serving one connection
+// at a time, in the order they were made. It says its backend is gsqlite3.
 class FakeApi {
  public:
   FakeApi() {
@@ -545,11 +546,15 @@ class FakeApi {
         m_requests.push_back(request);
       }
       const std::string error = "{\"error\": \"Notify not possible\"}";
-      std::string response = line.rfind("PATCH ", 0) == 0
-                                 ? "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
-                                 : "HTTP/1.1 422 Unprocessable Entity\r\nContent-Type: application/json\r\n"
-                                   "Content-Length: " +
-                                       std::to_string(error.size()) + "\r\nConnection: close\r\n\r\n" + error;
+      const std::string launch = R"([{"name": "launch", "type": "ConfigSetting", "value": "gsqlite3"}])";
+      std::string response =
+          line.rfind("PATCH ", 0) == 0 ? "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
+          : line.rfind("GET /api/v1/servers/localhost/config ", 0) == 0
+              ? "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                    std::to_string(launch.size()) + "\r\nConnection: close\r\n\r\n" + launch
+              : "HTTP/1.1 422 Unprocessable Entity\r\nContent-Type: application/json\r\n"
+                "Content-Length: " +
+                    std::to_string(error.size()) + "\r\nConnection: close\r\n\r\n" + error;
       (void)!write(client, response.data(), response.size());
       close(client);
     }
@@ -611,6 +616,38 @@ TEST_CASE("notify: a failed NOTIFY is logged as a warning and the change stands"
   CHECK(deleted != std::string::npos);
   CHECK(replaced != std::string::npos);
   CHECK(deleted < replaced);
+}
+
+TEST_CASE("PATCHes one at a time reach a server that serves one connection at a time, spares used",
+          "[powerdns]") {
+  // Each PATCH's request goes out on the connection opened while the one
+  // before it ran; that spare is made after the running request's own
+  // connection, so a server taking connections in order never waits on it.
+  FakeApi fake;
+  PowerdnsConfig config = server().provider_config("pdns-fake");
+  config.url = fake.url();
+  config.timeout_seconds = 5;
+  auto provider = make_powerdns_provider(config);
+  std::vector<ZonePlan> plans;
+  for (int i = 0; i < 6; ++i) {
+    const std::string zone = "z" + std::to_string(i) + ".example.test";
+    plans.push_back(plan_for(zone, desired_for(zone), ZoneSnapshot{zone, {}, {}, {}}));
+  }
+  auto applied = provider->apply_zones(plans);
+  REQUIRE(applied.size() == plans.size());
+  for (const auto& result : applied) {
+    INFO((result.error ? result.error->what() : ""));
+    CHECK_FALSE(result.error);
+  }
+  // The backend question, then the PATCHes in order; no connection was
+  // opened and left without a request.
+  auto requests = fake.requests();
+  REQUIRE(requests.size() == 1 + plans.size());
+  CHECK(requests[0].rfind("GET /api/v1/servers/localhost/config HTTP/1.1\r\n", 0) == 0);
+  for (size_t i = 0; i < plans.size(); ++i) {
+    CHECK(requests[1 + i].rfind(
+              "PATCH /api/v1/servers/localhost/zones/z" + std::to_string(i) + ".example.test.", 0) == 0);
+  }
 }
 
 // ---- reading through search-data ------------------------------------------
@@ -835,6 +872,9 @@ TEST_CASE("auto read: few zones one GET each; many zones by search; PATCHes one 
   std::string logged = log.all();
   CHECK(zone_gets(logged) == 0);
   CHECK(count_lines(logged, "search-data") == 3);
+  // The backend question goes out with the read, not before the first PATCH.
+  const std::string config_get = "GET " + own.api_url() + "/api/v1/servers/localhost/config -> 200";
+  CHECK(count_lines(logged, config_get) == 1);
   std::vector<ZonePlan> plans;
   for (size_t i = 0; i < zones.size(); ++i) {
     INFO((reads[i].error ? reads[i].error->what() : ""));
@@ -850,7 +890,7 @@ TEST_CASE("auto read: few zones one GET each; many zones by search; PATCHes one 
     CHECK_FALSE(result.error);
   }
   logged = log.all();
-  CHECK_THAT(logged, Catch::Contains("GET " + own.api_url() + "/api/v1/servers/localhost/config -> 200"));
+  CHECK(count_lines(logged, config_get) == 0);
   CHECK(count_lines(logged, "-> 204") == zones.size());
   CHECK(count_lines(logged, "-> 5") == 0);  // no "database is locked" retries
 
