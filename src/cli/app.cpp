@@ -13,6 +13,7 @@
 #include "util/secrets.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include <iostream>
@@ -20,6 +21,19 @@
 namespace stsctl {
 
 namespace {
+
+// A network step's time limit: a positive number of seconds (0 would end
+// every step at once).
+const CLI::Validator k_positive_seconds(
+    [](std::string& text) -> std::string {
+      char* end = nullptr;
+      double value = std::strtod(text.c_str(), &end);
+      if (text.empty() || end == nullptr || *end != '\0' || !(value > 0) || value > 86400) {
+        return "'" + text + "' is not a positive number of seconds up to 86400 (like 10 or 2.5)";
+      }
+      return "";
+    },
+    "SECONDS");
 
 /// Global options are accepted before or after the subcommand.
 void add_global_options(CLI::App& app, GlobalOptions& options) {
@@ -132,6 +146,7 @@ int run_cli(int argc, char** argv) {
   check->add_option("--smtp-port", check_options.smtp_port, "SMTP port of the MX hosts")
       ->capture_default_str();
   check->add_option("--timeout", check_options.timeout_seconds, "Seconds per network step")
+      ->check(k_positive_seconds)
       ->capture_default_str();
   check->add_option("--parallel", check_options.parallel, "Domains checked at once")->capture_default_str();
   check->add_flag("--no-smtp", check_options.no_smtp, "Skip the SMTP STARTTLS checks");
@@ -147,6 +162,7 @@ int run_cli(int argc, char** argv) {
                    "DNS server IP[:port] (default: the system resolver)");
   init->add_option("--ca-file", init_options.ca_file, "Trust this CA (PEM) for the policy fetch");
   init->add_option("--timeout", init_options.timeout_seconds, "Seconds per network step")
+      ->check(k_positive_seconds)
       ->capture_default_str();
 
   ReportCommands report;

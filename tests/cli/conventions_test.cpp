@@ -68,7 +68,9 @@ TEST_CASE("validate counts in words: 1 alias, 2 domains") {
   CHECK(result.out == config + ": ok (2 domains, 1 alias, 0 providers)\n");
 }
 
-TEST_CASE("state locations (--state, state migrate --to) refuse a location they cannot use, never echoing a password") {
+TEST_CASE(
+    "state locations (--state, state migrate --to) refuse a location they cannot use, never echoing a "
+    "password") {
   auto result = run_stsctl({"-c", "none.yaml", "--state", "mysql://db.example/state", "status"});
   CHECK(result.exit_code == 1);
   CHECK(result.err ==
@@ -86,4 +88,18 @@ TEST_CASE("state locations (--state, state migrate --to) refuse a location they 
         "stsctl: --to: the PostgreSQL URL is not usable: a password in the URL is not allowed; give it in "
         "password_file=/absolute/path, in a ~/.pgpass or PGPASSFILE file, or in PGPASSWORD\n");
   CHECK(result.out.find("hunter22") == std::string::npos);
+}
+
+TEST_CASE("a network step's --timeout is a positive number of seconds") {
+  for (const std::string given : {"0", "-1", "abc", "1e9"}) {
+    auto result = run_stsctl({"check", "--timeout", given, "example.net"});
+    CHECK(result.exit_code == 1);
+    CHECK(result.err == "stsctl: --timeout: '" + given +
+                            "' is not a positive number of seconds up to 86400 (like 10 or 2.5)\n" + k_more);
+  }
+  auto result = run_stsctl({"init", "--from-dns", "example.net", "--timeout", "0"});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err ==
+        "stsctl: --timeout: '0' is not a positive number of seconds up to 86400 (like 10 or 2.5)\n" +
+            std::string(k_more));
 }
