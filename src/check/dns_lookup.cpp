@@ -8,6 +8,7 @@
 #include <ldns/ldns.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -304,8 +305,18 @@ struct DnsLookup::Pipeline {
     return fd.get();
   }
 
-  // Sends the slot's question under a fresh id; false with `error` set when
-  // it cannot be sent at all.
+  // A question built but not yet handed to the kernel: send() queues,
+  // flush() sends every queued one with one sendmmsg per family (one syscall
+  // for hundreds of queries instead of one each).
+  struct Outgoing {
+    uint16_t id = 0;
+    size_t server = 0;
+    std::vector<uint8_t> wire;
+  };
+  std::vector<Outgoing> outgoing;
+
+  // Queues the slot's question under a fresh id; false with `error` set when
+  // it cannot be built.
   bool send(Slot slot, double timeout_seconds, std::string* error) {
     do {
       slot.id = static_cast<uint16_t>(random());
@@ -325,19 +336,59 @@ struct DnsLookup::Pipeline {
       return false;
     }
     handle::CString owned(reinterpret_cast<char*>(wire));
-    const sockaddr_storage& server = servers[static_cast<size_t>(slot.tries) % servers.size()];
-    socklen_t length = server.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-    ssize_t sent = sendto(socket_for(server.ss_family), wire, size, 0,
-                          reinterpret_cast<const sockaddr*>(&server), length);
-    // A full send buffer is treated like a lost datagram: the retry resends it.
-    if (sent < 0 && errno != EAGAIN && errno != ENOBUFS) {
-      *error = std::string("failed to send a DNS query (") + std::strerror(errno) + ")";
-      return false;
-    }
+    outgoing.push_back(
+        {slot.id, static_cast<size_t>(slot.tries) % servers.size(), std::vector<uint8_t>(wire, wire + size)});
     ++slot.tries;
     slot.deadline = Clock::now() + std::chrono::microseconds(static_cast<long>(timeout_seconds * 1e6));
     in_flight.emplace(slot.id, std::move(slot));
     return true;
+  }
+
+  // Sends every queued question; returns the ids that cannot be sent at all,
+  // each with its error. A full send buffer is treated like a lost datagram:
+  // the retry resends it.
+  std::vector<std::pair<uint16_t, std::string>> flush() {
+    std::vector<std::pair<uint16_t, std::string>> failed;
+    for (int family : {AF_INET, AF_INET6}) {
+      std::vector<mmsghdr> messages;
+      std::vector<iovec> parts;
+      std::vector<uint16_t> ids;
+      parts.reserve(outgoing.size());
+      for (Outgoing& query : outgoing) {
+        const sockaddr_storage& server = servers[query.server];
+        if (server.ss_family != family) {
+          continue;
+        }
+        parts.push_back({query.wire.data(), query.wire.size()});
+        mmsghdr message{};
+        message.msg_hdr.msg_name = const_cast<sockaddr_storage*>(&server);
+        message.msg_hdr.msg_namelen = family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+        message.msg_hdr.msg_iov = &parts.back();
+        message.msg_hdr.msg_iovlen = 1;
+        messages.push_back(message);
+        ids.push_back(query.id);
+      }
+      if (messages.empty()) {
+        continue;
+      }
+      int fd = socket_for(family);
+      for (size_t next = 0; next < messages.size();) {
+        unsigned int count = static_cast<unsigned int>(std::min<size_t>(messages.size() - next, 1024));
+        int sent = sendmmsg(fd, &messages[next], count, 0);
+        if (sent > 0) {
+          next += static_cast<size_t>(sent);
+          continue;
+        }
+        if (errno == EAGAIN || errno == ENOBUFS) {
+          break;  // the rest wait for their retry
+        }
+        failed.emplace_back(ids[next],
+                            std::string("failed to send a DNS query (") + std::strerror(errno) + ")");
+        ++next;
+      }
+    }
+    outgoing.clear();
+    return failed;
   }
 };
 
@@ -424,7 +475,46 @@ std::vector<DnsAnswer> DnsLookup::lookup_many(const std::vector<DnsQuery>& queri
     }
   };
 
-  std::vector<uint8_t> buffer(65535);
+  // Answers are read k_batch at a time; a buffer holds the largest UDP
+  // datagram, so nothing is cut short whatever a server sends.
+  constexpr size_t k_batch = 32;
+  constexpr size_t k_answer_bytes = 65535;
+  std::unique_ptr<uint8_t[]> buffer(new uint8_t[k_batch * k_answer_bytes]);
+  std::vector<mmsghdr> messages(k_batch);
+  std::vector<iovec> parts(k_batch);
+  std::vector<sockaddr_storage> senders(k_batch);
+  auto handle_answer = [&](const sockaddr_storage& from, const uint8_t* data, size_t n) {
+    bool known = std::any_of(pipe.servers.begin(), pipe.servers.end(),
+                             [&](const sockaddr_storage& s) { return same_address(s, from); });
+    ldns_pkt* raw = nullptr;
+    if (!known || ldns_wire2pkt(&raw, data, n) != LDNS_STATUS_OK) {
+      return;  // not from our server or not DNS: ignore, as a resolver must
+    }
+    handle::LdnsPkt packet(raw);
+    auto found = pipe.in_flight.find(ldns_pkt_id(packet.get()));
+    const ldns_rr_list* question = ldns_pkt_question(packet.get());
+    if (found == pipe.in_flight.end() || question == nullptr || ldns_rr_list_rr_count(question) != 1) {
+      return;
+    }
+    // RFC 5452 9.1: the answer must repeat the question (name and type).
+    const ldns_rr* asked = ldns_rr_list_rr(question, 0);
+    if (ldns_rr_get_type(asked) != found->second.type ||
+        normalize_name(rdf_to_string(ldns_rr_owner(asked))) != normalize_name(found->second.name)) {
+      return;
+    }
+    Pipeline::Slot slot = std::move(found->second);
+    pipe.in_flight.erase(found);
+    if (ldns_pkt_tc(packet.get())) {
+      handle::LdnsPkt full = query_tcp(m_tcp.get(), slot.name, slot.type);
+      if (!full) {
+        fail(slot, timeout_answer(m_description));
+        return;
+      }
+      settle(slot, full.get());
+    } else {
+      settle(slot, packet.get());
+    }
+  };
   while (!waiting.empty() || !pipe.in_flight.empty()) {
     while (!waiting.empty() && pipe.in_flight.size() < limit) {
       Pipeline::Slot slot = std::move(waiting.front());
@@ -435,6 +525,14 @@ std::vector<DnsAnswer> DnsLookup::lookup_many(const std::vector<DnsQuery>& queri
         answer.error = error;
         fail(slot, answer);
       }
+    }
+    for (auto& [id, error] : pipe.flush()) {
+      auto found = pipe.in_flight.find(id);
+      Pipeline::Slot slot = std::move(found->second);
+      pipe.in_flight.erase(found);
+      DnsAnswer answer;
+      answer.error = error;
+      fail(slot, answer);
     }
     if (pipe.in_flight.empty()) {
       continue;
@@ -453,42 +551,24 @@ std::vector<DnsAnswer> DnsLookup::lookup_many(const std::vector<DnsQuery>& queri
         continue;
       }
       for (;;) {
-        sockaddr_storage from{};
-        socklen_t from_length = sizeof(from);
-        ssize_t n = recvfrom(entry.fd, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from),
-                             &from_length);
-        if (n < 0) {
+        // Up to k_batch answers per syscall.
+        for (size_t i = 0; i < k_batch; ++i) {
+          parts[i] = {buffer.get() + i * k_answer_bytes, k_answer_bytes};
+          messages[i] = mmsghdr{};
+          messages[i].msg_hdr.msg_name = &senders[i];
+          messages[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+          messages[i].msg_hdr.msg_iov = &parts[i];
+          messages[i].msg_hdr.msg_iovlen = 1;
+        }
+        int received = recvmmsg(entry.fd, messages.data(), k_batch, 0, nullptr);
+        if (received <= 0) {
           break;
         }
-        bool known = std::any_of(pipe.servers.begin(), pipe.servers.end(),
-                                 [&](const sockaddr_storage& s) { return same_address(s, from); });
-        ldns_pkt* raw = nullptr;
-        if (!known || ldns_wire2pkt(&raw, buffer.data(), static_cast<size_t>(n)) != LDNS_STATUS_OK) {
-          continue;  // not from our server or not DNS: ignore, as a resolver must
+        for (size_t i = 0; i < static_cast<size_t>(received); ++i) {
+          handle_answer(senders[i], buffer.get() + i * k_answer_bytes, messages[i].msg_len);
         }
-        handle::LdnsPkt packet(raw);
-        auto found = pipe.in_flight.find(ldns_pkt_id(packet.get()));
-        const ldns_rr_list* question = ldns_pkt_question(packet.get());
-        if (found == pipe.in_flight.end() || question == nullptr || ldns_rr_list_rr_count(question) != 1) {
-          continue;
-        }
-        // RFC 5452 9.1: the answer must repeat the question (name and type).
-        const ldns_rr* asked = ldns_rr_list_rr(question, 0);
-        if (ldns_rr_get_type(asked) != found->second.type ||
-            normalize_name(rdf_to_string(ldns_rr_owner(asked))) != normalize_name(found->second.name)) {
-          continue;
-        }
-        Pipeline::Slot slot = std::move(found->second);
-        pipe.in_flight.erase(found);
-        if (ldns_pkt_tc(packet.get())) {
-          handle::LdnsPkt full = query_tcp(m_tcp.get(), slot.name, slot.type);
-          if (!full) {
-            fail(slot, timeout_answer(m_description));
-            continue;
-          }
-          settle(slot, full.get());
-        } else {
-          settle(slot, packet.get());
+        if (static_cast<size_t>(received) < k_batch) {
+          break;  // the socket is drained
         }
       }
     }

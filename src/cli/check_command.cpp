@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <optional>
 
 namespace stsctl {
 
@@ -50,6 +52,19 @@ int run_check(Context& context, const CheckCommandOptions& command_options) {
   if (use_config) {
     const Config& config = context.config();
     state = std::make_unique<StateStore>(config.state_path);
+    // Every domain: one query for all rows, not one statement (and one lock
+    // round trip) per domain.
+    std::map<std::string, DomainState> known_domains;
+    if (options.domains.empty()) {
+      known_domains = state->all_domains();
+    }
+    auto known_state = [&](const std::string& name) -> std::optional<DomainState> {
+      if (!options.domains.empty()) {
+        return state->domain(name);
+      }
+      auto found = known_domains.find(name);
+      return found != known_domains.end() ? std::optional<DomainState>(found->second) : std::nullopt;
+    };
     for (const auto& domain : config.domains) {
       bool wanted = options.domains.empty() || std::find(options.domains.begin(), options.domains.end(),
                                                          domain.name) != options.domains.end();
@@ -62,7 +77,7 @@ int run_check(Context& context, const CheckCommandOptions& command_options) {
       const DomainConfig* primary = domain.is_alias() ? config.find_domain(domain.alias_of) : &domain;
       target.tlsrpt_required = primary != nullptr && !primary->tlsrpt_rua.empty();
       if (primary != nullptr) {
-        auto known = state->domain(primary->name);
+        auto known = known_state(primary->name);
         if (known) {
           target.expected_id = known->policy_id;
           target.expected_hash = known->policy_hash;
@@ -112,11 +127,13 @@ int run_check(Context& context, const CheckCommandOptions& command_options) {
     // checks themselves are done: a lock held too long costs only the record.
     try {
       StateLock lock(context.config().state_path);
+      StateStore::Batch batch(*state);  // one transaction for every domain's time
       for (const auto& domain : report.domains) {
         if (context.config().find_domain(domain.domain) != nullptr) {
           state->set_last_check(domain.domain, context.now());
         }
       }
+      batch.commit();
     } catch (const StateError& error) {
       std::cerr << "warning: the time of this check was not recorded (" << error.what() << ")\n";
     }

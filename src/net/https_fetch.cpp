@@ -348,6 +348,10 @@ class FetchLoop {
     // A close without close_notify ends a body framed by the connection
     // (RFC 9112 6.3); the HTTP parser still notices a short Content-Length.
     SSL_set_options(t.ssl.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
+    // Without read-ahead OpenSSL reads each record in two syscalls (header,
+    // then body): 17 reads per fetch where 4 do. Every loop here calls
+    // SSL_connect/SSL_read again until WANT_READ, so nothing buffered waits.
+    SSL_set_read_ahead(t.ssl.get(), 1);
     SSL_set_fd(t.ssl.get(), t.fd.get());
     t.stage = Stage::Handshake;
     handshake(t);
