@@ -188,24 +188,30 @@ std::string issuer_field(const X509* cert, int nid) {
                      static_cast<size_t>(ASN1_STRING_length(data)));
 }
 
-// Notes the leaf certificate (expiry, issuer) and keeps OpenSSL's verdict, so
-// a bad chain or name still fails the handshake.
+// Notes the leaf certificate (expiry, issuer) once per transfer.
+void note_certificate(FetchResult& result, const X509* leaf) {
+  if (leaf == nullptr || result.certificate_seen) {
+    return;
+  }
+  result.certificate_seen = true;
+  int days = 0;
+  int seconds = 0;
+  if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(leaf)) == 1) {
+    result.days_to_expiry = days - ((days == 0 && seconds < 0) ? 1 : 0);
+  }
+  char issuer[512] = {0};
+  X509_NAME_oneline(X509_get_issuer_name(leaf), issuer, sizeof(issuer));
+  result.certificate_issuer = issuer;
+  result.issuer_organization = issuer_field(leaf, NID_organizationName);
+}
+
+// Notes the leaf and keeps OpenSSL's verdict, so a bad chain or name still
+// fails the handshake.
 int on_verify(int preverify_ok, X509_STORE_CTX* store_ctx) {
   auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
   auto* transfer = ssl != nullptr ? static_cast<Transfer*>(SSL_get_ex_data(ssl, g_transfer_index)) : nullptr;
-  X509* leaf = X509_STORE_CTX_get0_cert(store_ctx);
-  if (transfer != nullptr && leaf != nullptr && !transfer->result.certificate_seen) {
-    FetchResult& result = transfer->result;
-    result.certificate_seen = true;
-    int days = 0;
-    int seconds = 0;
-    if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(leaf)) == 1) {
-      result.days_to_expiry = days - ((days == 0 && seconds < 0) ? 1 : 0);
-    }
-    char issuer[512] = {0};
-    X509_NAME_oneline(X509_get_issuer_name(leaf), issuer, sizeof(issuer));
-    result.certificate_issuer = issuer;
-    result.issuer_organization = issuer_field(leaf, NID_organizationName);
+  if (transfer != nullptr) {
+    note_certificate(transfer->result, X509_STORE_CTX_get0_cert(store_ctx));
   }
   return preverify_ok;
 }
@@ -377,6 +383,8 @@ class FetchLoop {
     int rc = SSL_connect(t.ssl.get());
     if (rc == 1) {
       t.result.resumed = SSL_session_reused(t.ssl.get()) == 1;
+      // A resumed session verifies nothing: its certificate is the session's.
+      note_certificate(t.result, SSL_get0_peer_certificate(t.ssl.get()));
       t.stage = Stage::Send;
       t.request = "GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: " + t.host +
                   "\r\nUser-Agent: " + k_user_agent + "\r\nAccept: */*\r\nConnection: close\r\n\r\n";

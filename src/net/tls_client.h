@@ -8,6 +8,7 @@
 
 #include "util/handles.h"
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
@@ -29,6 +30,8 @@ class TlsClient {
   TlsClient& operator=(const TlsClient&) = delete;
 
   bool ok() const { return static_cast<bool>(m_ctx); }
+  /// How many handshakes took a chain verified earlier in the run.
+  size_t reused_chains() const { return m_reused_chains.load(); }
   const std::string& error() const { return m_error; }
 
   /// A connection object for `host` (SNI) at `peer` ("addr:port", the session
@@ -36,12 +39,14 @@ class TlsClient {
   /// chain is trusted and the certificate names `host` (RFC 6125, no partial
   /// wildcards); without, it completes and the caller reads the verdict
   /// (SSL_get_verify_result). Empty when the context could not be made.
-  /// `on_verify`, when given, sees each certificate as OpenSSL judges it.
+  /// `on_verify`, when given, sees each certificate as OpenSSL judges it
+  /// (or, for a chain already verified in this run, the leaf alone, passed).
   handle::Ssl connect_ssl(const std::string& host, const std::string& peer, bool verify,
                           SSL_verify_cb on_verify = nullptr) const;
 
  private:
   static int on_new_session(SSL* ssl, SSL_SESSION* session);
+  static int verify_chain(X509_STORE_CTX* store_ctx, void* client);
 
   std::string m_error;
   handle::SslCtx m_ctx;
@@ -51,6 +56,15 @@ class TlsClient {
   static constexpr size_t k_max_sessions = 256;
   mutable std::map<std::string, SSL_SESSION*> m_sessions;
   mutable std::deque<std::string> m_session_order;
+  // Chains that verified in this run, by the SHA-256 of the certificates the
+  // server sent: many hosts share a certificate (a provider's, naming each
+  // of its customers' mta-sts hosts), and each handshake would verify the
+  // same chain again. Only the host name and the validity dates are checked
+  // again. Emptied when it reaches k_max_verified.
+  static constexpr size_t k_max_verified = 4096;
+  mutable std::mutex m_verified_mutex;
+  mutable std::map<std::string, handle::X509Chain> m_verified;
+  mutable std::atomic<size_t> m_reused_chains{0};
 };
 
 /// The text of the OpenSSL error queue ("; "-joined), emptied.

@@ -42,6 +42,7 @@ inline void free_curl_url(CURLU* u) { curl_url_cleanup(u); }
 inline void free_curl_string(char* s) { curl_free(s); }
 inline void free_c_string(char* s) { std::free(s); }
 inline void free_addrinfo(addrinfo* a) { freeaddrinfo(a); }
+inline void free_x509_chain(STACK_OF(X509) * chain) { sk_X509_pop_free(chain, X509_free); }
 }  // namespace detail
 
 using LdnsResolver = std::unique_ptr<ldns_resolver, Deleter<ldns_resolver, detail::free_ldns_resolver>>;
@@ -64,6 +65,8 @@ using CString = std::unique_ptr<char, Deleter<char, detail::free_c_string>>;
 using SslCtx = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX, SSL_CTX_free>>;
 using Ssl = std::unique_ptr<SSL, Deleter<SSL, SSL_free>>;
 using X509Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+/// A certificate chain with a reference to each certificate.
+using X509Chain = std::unique_ptr<STACK_OF(X509), Deleter<STACK_OF(X509), detail::free_x509_chain>>;
 using X509Store = std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>>;
 using EvpMdCtx = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
 

@@ -58,6 +58,16 @@ NginxServer& server() {
       wildcard.cert_names = {"*.wild.test"};
       hosts.push_back(wildcard);
 
+      NginxHost shared{"mta-sts.shared.test"};
+      shared.cert_names = {"mta-sts.shared.test", "mta-sts.shared2.test"};
+      hosts.push_back(shared);
+      NginxHost shared2{"mta-sts.shared2.test"};
+      shared2.cert_of = "mta-sts.shared.test";
+      hosts.push_back(shared2);
+      NginxHost unnamed{"mta-sts.unnamed.test"};  // the certificate above, which does not name it
+      unnamed.cert_of = "mta-sts.shared.test";
+      hosts.push_back(unnamed);
+
       auto* nginx = new NginxServer(hosts);
       nginx->write_policy("mta-sts.good.test", k_policy);
       nginx->write_policy("mta-sts.other.test",
@@ -68,6 +78,9 @@ NginxServer& server() {
       nginx->write_policy("mta-sts.html.test", k_policy);
       nginx->write_policy("mta-sts.wild.test", k_policy);
       nginx->write_policy("mta-sts.chunked.test", k_policy);
+      nginx->write_policy("mta-sts.shared.test", k_policy);
+      nginx->write_policy("mta-sts.unnamed.test", k_policy);
+      nginx->write_policy("mta-sts.shared2.test", k_policy);
       return nginx;
     }();
   }
@@ -121,6 +134,9 @@ TEST_CASE("fetches sharing one TLS context resume the session of a host met befo
   CHECK(again.status == 200);
   CHECK(again.resumed);
   CHECK(again.body == k_policy);
+  // A resumed session still reports the certificate it was made with.
+  CHECK(again.certificate_seen);
+  CHECK(again.days_to_expiry == first.days_to_expiry);
   CHECK_FALSE(other.resumed);
   // Without a shared context every call starts afresh.
   CHECK_FALSE(fetch_policy("good.test", server().fetch_options()).resumed);
@@ -363,5 +379,44 @@ TEST_CASE("fetch_policies: each transfer notes its own certificate with a shared
   for (const auto& result : {results[0], results[2], results[3]}) {
     CHECK(result.certificate_seen);
     CHECK(result.days_to_expiry >= 6);
+  }
+}
+
+TEST_CASE("a chain verified before is not accepted for a host its certificate does not name",
+          "[https_fetch]") {
+  // One TLS context remembers chains it verified; a second host serving the
+  // same certificate must still be held to the name.
+  FetchOptions options = server().fetch_options();
+  options.tls = std::make_shared<TlsClient>(options.ca_file);
+  FetchResult named = fetch_policy("shared.test", options);
+  FetchResult unnamed = fetch_policy("unnamed.test", options);
+  FetchResult named_too = fetch_policy("shared2.test", options);  // another host: no session to resume
+  FetchResult fresh = fetch_policy("unnamed.test", server().fetch_options());
+  INFO(named.error);
+  CHECK(named.transport_ok);
+  CHECK_FALSE(unnamed.transport_ok);
+  CHECK(unnamed.certificate_error);
+  // The same verdict and text as from a context that never saw the chain.
+  CHECK(unnamed.error == fresh.error);
+  CHECK(unnamed.error ==
+        "failed to fetch 'https://mta-sts.unnamed.test/.well-known/mta-sts.txt' "
+        "(SSL certificate problem: hostname mismatch)");
+  // The chain remembered still yields the certificate's notes.
+  REQUIRE(named_too.transport_ok);
+  CHECK_FALSE(named_too.resumed);
+  CHECK(named_too.certificate_seen);
+  CHECK(named_too.days_to_expiry == named.days_to_expiry);
+  CHECK(named_too.certificate_issuer == named.certificate_issuer);
+  CHECK(options.tls->reused_chains() == 1);  // shared2.test, not unnamed.test
+}
+
+TEST_CASE("a chain that failed is verified again, not remembered", "[https_fetch]") {
+  FetchOptions options = server().fetch_options();
+  options.tls = std::make_shared<TlsClient>(options.ca_file);
+  for (int round = 0; round < 2; ++round) {
+    FetchResult expired = fetch_policy("expired.test", options);
+    CHECK_FALSE(expired.transport_ok);
+    CHECK(expired.certificate_error);
+    CHECK(expired.days_to_expiry < 0);
   }
 }

@@ -1,5 +1,7 @@
 #include "support/nginx_server.h"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <chrono>
@@ -66,8 +68,16 @@ NginxServer::NginxServer(const std::vector<NginxHost>& hosts, const NginxOptions
   }
   std::vector<TestCa::Leaf> leaves;
   for (const auto& host : hosts) {
-    leaves.push_back(m_issuer->issue(
-        host.cert_names.empty() ? std::vector<std::string>{host.host} : host.cert_names, host.validity));
+    auto shared = std::find_if(hosts.begin(), hosts.begin() + static_cast<long>(leaves.size()),
+                               [&](const NginxHost& earlier) { return earlier.host == host.cert_of; });
+    if (!host.cert_of.empty() && shared == hosts.begin() + static_cast<long>(leaves.size())) {
+      throw std::runtime_error("cert_of '" + host.cert_of + "' names no host listed before " + host.host);
+    }
+    leaves.push_back(
+        !host.cert_of.empty()
+            ? leaves[static_cast<size_t>(shared - hosts.begin())]
+            : m_issuer->issue(host.cert_names.empty() ? std::vector<std::string>{host.host} : host.cert_names,
+                              host.validity));
     write_file(webroot() + "/" + host.host + "/.well-known/.keep", "");
   }
   // free_port() can race with another suite: retry on a fresh port.

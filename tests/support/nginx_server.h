@@ -37,6 +37,8 @@ struct NginxHost {
   std::string redirect;                     // non-empty: the policy URL answers `301 Location: <redirect>`
   int status = 0;                           // non-zero: the policy URL answers `return <status>;`
   bool chunked = false;  // the policy goes out chunked (SSI drops Content-Length), as from an app server
+  std::string cert_of;   // non-empty: serve the very certificate of this host (listed before), as a
+                         // provider's one certificate serves many hosts
 };
 
 /// Where NginxServer listens, which CA signs its leaves and which directory it
