@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -159,6 +160,30 @@ TEST_CASE("e2e (a): one apply publishes a brand-new domain on each provider; mta
   auto replan = env.stsctl("2026-12-01T00:10:00Z", {"plan", "--detailed-exitcode"});
   INFO("plan after: " << output(replan));
   CHECK(replan.exit_code == 0);
+
+  // check, as a sender's host would: every name through the system resolver
+  // (unbound), the policy fetched from the address DNS gave, by its name.
+  // No MX listens here: SMTP is left out.
+  auto check =
+      env.stsctl("2026-12-01T00:10:00Z", {"--json", "check", "--no-smtp", "--ca-file", env.ca_file()});
+  INFO("check: " << output(check));
+  CHECK(check.exit_code == 0);
+  auto report = nlohmann::json::parse(check.out);
+  REQUIRE(report["domains"].size() == 2);
+  for (const auto& domain : report["domains"]) {
+    INFO("domain " << domain["domain"]);
+    std::map<std::string, std::string> status;
+    for (const auto& finding : domain["findings"]) {
+      status[finding["check"].get<std::string>()] = finding["status"].get<std::string>();
+      if (finding["check"] == "policy.fetch") {
+        CHECK(contains(finding["message"].get<std::string>(), "answers 200 (from 127.0.0.1:443)"));
+      }
+    }
+    for (const char* name : {"sts.record", "tlsrpt.record", "policy_host.dns", "policy.certificate",
+                             "policy.fetch", "policy.syntax", "policy.mx_coverage"}) {
+      CHECK(status[name] == "pass");
+    }
+  }
 }
 
 TEST_CASE("e2e (b): a full rollout testing -> enforce -> a year, as senders fetch it") {
