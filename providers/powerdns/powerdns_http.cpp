@@ -2,9 +2,9 @@
 
 #include "provider.h"
 #include "util/handles.h"
+#include "util/socket_address.h"
 #include "util/text.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <optional>
 
 namespace stsctl::powerdns {
 
@@ -75,28 +76,18 @@ bool connection_usable(int fd) {
 
 // Starts a non-blocking TCP connect to ip:port; -1 when it cannot start.
 int start_connect(const char* ip, int port) {
-  sockaddr_storage address{};
-  socklen_t length = 0;
-  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&address); inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    length = sizeof(sockaddr_in);
-  } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
-             inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    length = sizeof(sockaddr_in6);
-  } else {
+  std::optional<SocketAddress> address = socket_address(ip, static_cast<uint16_t>(port));
+  if (!address) {
     return -1;
   }
-  int fd = socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  int fd = socket(address->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
   if (fd < 0) {
     return -1;
   }
   // As libcurl sets it: a request written in two parts must not wait for an ACK.
   int on = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 && errno != EINPROGRESS) {
+  if (connect(fd, address->get(), address->length) != 0 && errno != EINPROGRESS) {
     close(fd);
     return -1;
   }

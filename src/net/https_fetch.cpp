@@ -7,9 +7,9 @@
 #include "util/fd.h"
 #include "util/handles.h"
 #include "util/parallel.h"
+#include "util/socket_address.h"
 #include "util/text.h"
 
-#include <arpa/inet.h>
 #include <http_parser.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -45,34 +45,7 @@ void global_init() {
                  [] { g_transfer_index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr); });
 }
 
-struct Endpoint {
-  sockaddr_storage address{};
-  socklen_t length = 0;
-  std::string text;  // "addr:port", IPv6 in brackets
-};
-
-// An IP literal and port as a socket address; false when `ip` is not one.
-bool make_endpoint(const std::string& ip, uint16_t port, Endpoint* out) {
-  std::string bare =
-      ip.size() > 2 && ip.front() == '[' && ip.back() == ']' ? ip.substr(1, ip.size() - 2) : ip;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&out->address);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out->address);
-  if (inet_pton(AF_INET, bare.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    out->length = sizeof(sockaddr_in);
-    out->text = bare + ":" + std::to_string(port);
-    return true;
-  }
-  if (inet_pton(AF_INET6, bare.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    out->length = sizeof(sockaddr_in6);
-    out->text = "[" + bare + "]:" + std::to_string(port);
-    return true;
-  }
-  return false;
-}
+using Endpoint = SocketAddress;
 
 enum class Stage { Connect, Handshake, Send, Receive, Done };
 
@@ -236,9 +209,8 @@ std::vector<Endpoint> endpoints_for(const std::string& host, const FetchOptions&
       return endpoints;
     }
     port = target.port;
-    Endpoint literal;
-    addresses = make_endpoint(target.host, port, &literal) ? std::vector<std::string>{target.host}
-                                                           : resolve_addresses(target.host, error);
+    addresses = socket_address(target.host, port) ? std::vector<std::string>{target.host}
+                                                  : resolve_addresses(target.host, error);
   } else {
     auto given = options.resolve.find(host);
     if (given != options.resolve.end() && !given->second.empty()) {
@@ -252,9 +224,8 @@ std::vector<Endpoint> endpoints_for(const std::string& host, const FetchOptions&
     }
   }
   for (const auto& address : addresses) {
-    Endpoint endpoint;
-    if (make_endpoint(address, port, &endpoint)) {
-      endpoints.push_back(std::move(endpoint));
+    if (auto endpoint = socket_address(address, port)) {
+      endpoints.push_back(std::move(*endpoint));
     }
   }
   if (endpoints.empty() && error->empty()) {
@@ -316,12 +287,12 @@ class FetchLoop {
   void open_next(Transfer& t) {
     for (; t.endpoint < t.endpoints.size(); ++t.endpoint) {
       const Endpoint& endpoint = t.endpoints[t.endpoint];
-      t.fd.reset(socket(endpoint.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+      t.fd.reset(socket(endpoint.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
       if (t.fd.get() < 0) {
         t.connect_error = "failed to create a socket (" + std::string(std::strerror(errno)) + ")";
         continue;
       }
-      if (connect(t.fd.get(), reinterpret_cast<const sockaddr*>(&endpoint.address), endpoint.length) == 0) {
+      if (connect(t.fd.get(), endpoint.get(), endpoint.length) == 0) {
         begin_tls(t);
         return;
       }
