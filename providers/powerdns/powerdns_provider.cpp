@@ -237,13 +237,28 @@ ProviderError PowerdnsProvider::failure(const std::string& verb, const std::stri
     case 404:
       return zone_missing(verb, zone, cause);
     case 409:
-      return ProviderError(ProviderError::Kind::Conflict, start + cause);
+      return ProviderError(ProviderError::Kind::Conflict,
+                           start + cause +
+                               ": another change to the zone came first; run plan to see the zone as it is "
+                               "now, then apply again");
     case 422:
-      return ProviderError(ProviderError::Kind::Rejected,
-                           start + cause + ": PowerDNS rejected the change and applied none of it");
+      return ProviderError(
+          ProviderError::Kind::Rejected,
+          start + cause +
+              ": PowerDNS rejected the change and applied none of it; fix what it names (plan "
+              "shows the records sent) and apply again");
     default:
-      return ProviderError(ProviderError::Kind::Other, start + cause);
+      break;
   }
+  if (response.status >= 500) {
+    return ProviderError(ProviderError::Kind::Other,
+                         start + cause +
+                             ": the PowerDNS server failed; its log says why, e.g. a backend database "
+                             "it cannot write");
+  }
+  return ProviderError(
+      ProviderError::Kind::Other,
+      start + cause + ": check url (the API's root, like http://127.0.0.1:8081) and server_id");
 }
 
 }  // namespace powerdns

@@ -4,6 +4,7 @@
 
 #include "powerdns/powerdns_provider.h"
 #include "records/desired.h"
+#include "support/fault_server.h"
 #include "support/pdns_server.h"
 #include "support/records_fixture.h"
 
@@ -349,7 +350,43 @@ TEST_CASE("bad content is Rejected with PowerDNS's text and nothing applied", "[
   CHECK_THAT(message, Catch::Contains("HTTP 422"));
   CHECK_THAT(message, Catch::Contains("192.0.2.999"));  // PowerDNS names the bad content
   CHECK_THAT(message, Catch::Contains("zone '" + zone + "'"));
+  CHECK_THAT(message,
+             Catch::EndsWith(": PowerDNS rejected the change and applied none of it; fix what it names "
+                             "(plan shows the records sent) and apply again"));
   CHECK(server().query("_mta-sts." + zone, "TXT").empty());
+}
+
+TEST_CASE("other HTTP errors say what to do next", "[powerdns][errors]") {
+  // Statuses the test PowerDNS does not give on demand: a server that
+  // answers every request with one status (and echoes the request).
+  struct Case {
+    int status;
+    ProviderError::Kind kind;
+    std::string next;
+  };
+  for (const Case& c :
+       {Case{409, ProviderError::Kind::Conflict,
+             ": another change to the zone came first; run plan to see the zone as it is now, then apply "
+             "again"},
+        Case{400, ProviderError::Kind::Other,
+             ": check url (the API's root, like http://127.0.0.1:8081) and server_id"},
+        Case{505, ProviderError::Kind::Other,
+             ": the PowerDNS server failed; its log says why, e.g. a backend database it cannot write"}}) {
+    INFO("HTTP " << c.status);
+    stsctl::test::FaultServer fake(stsctl::test::FaultServer::Mode::Echo, c.status);
+    PowerdnsConfig config = server().provider_config("pdns-fake");
+    config.url = fake.url();
+    auto provider = make_powerdns_provider(config);
+    const std::string zone = "example.test";
+    auto applied = provider->apply_zones({plan_for(zone, desired_for(zone), ZoneSnapshot{zone, {}, {}, {}})});
+    REQUIRE(applied[0].error);
+    CHECK(applied[0].error->kind() == c.kind);
+    const std::string message = applied[0].error->what();
+    CHECK_THAT(message, Catch::StartsWith("provider 'pdns-fake': failed to update zone 'example.test' on " +
+                                          fake.url() + " (HTTP " + std::to_string(c.status) + ": "));
+    CHECK_THAT(message, Catch::EndsWith(c.next));
+    CHECK(message.find(server().api_key()) == std::string::npos);
+  }
 }
 
 TEST_CASE("one bad zone does not fail the others", "[powerdns][errors]") {
