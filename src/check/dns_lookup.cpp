@@ -475,14 +475,15 @@ std::vector<DnsAnswer> DnsLookup::lookup_many(const std::vector<DnsQuery>& queri
     }
   };
 
-  // Answers are read k_batch at a time; a buffer holds the largest UDP
-  // datagram, so nothing is cut short whatever a server sends.
-  constexpr size_t k_batch = 32;
+  // Answers are read `batch` at a time (a single lookup takes one buffer);
+  // a buffer holds the largest UDP datagram, so nothing is cut short
+  // whatever a server sends.
+  const size_t batch = std::clamp<size_t>(queries.size(), 1, 32);
   constexpr size_t k_answer_bytes = 65535;
-  std::unique_ptr<uint8_t[]> buffer(new uint8_t[k_batch * k_answer_bytes]);
-  std::vector<mmsghdr> messages(k_batch);
-  std::vector<iovec> parts(k_batch);
-  std::vector<sockaddr_storage> senders(k_batch);
+  std::unique_ptr<uint8_t[]> buffer(new uint8_t[batch * k_answer_bytes]);
+  std::vector<mmsghdr> messages(batch);
+  std::vector<iovec> parts(batch);
+  std::vector<sockaddr_storage> senders(batch);
   auto handle_answer = [&](const sockaddr_storage& from, const uint8_t* data, size_t n) {
     bool known = std::any_of(pipe.servers.begin(), pipe.servers.end(),
                              [&](const sockaddr_storage& s) { return same_address(s, from); });
@@ -551,8 +552,8 @@ std::vector<DnsAnswer> DnsLookup::lookup_many(const std::vector<DnsQuery>& queri
         continue;
       }
       for (;;) {
-        // Up to k_batch answers per syscall.
-        for (size_t i = 0; i < k_batch; ++i) {
+        // Up to `batch` answers per syscall.
+        for (size_t i = 0; i < batch; ++i) {
           parts[i] = {buffer.get() + i * k_answer_bytes, k_answer_bytes};
           messages[i] = mmsghdr{};
           messages[i].msg_hdr.msg_name = &senders[i];
@@ -560,14 +561,14 @@ std::vector<DnsAnswer> DnsLookup::lookup_many(const std::vector<DnsQuery>& queri
           messages[i].msg_hdr.msg_iov = &parts[i];
           messages[i].msg_hdr.msg_iovlen = 1;
         }
-        int received = recvmmsg(entry.fd, messages.data(), k_batch, 0, nullptr);
+        int received = recvmmsg(entry.fd, messages.data(), static_cast<unsigned int>(batch), 0, nullptr);
         if (received <= 0) {
           break;
         }
         for (size_t i = 0; i < static_cast<size_t>(received); ++i) {
           handle_answer(senders[i], buffer.get() + i * k_answer_bytes, messages[i].msg_len);
         }
-        if (static_cast<size_t>(received) < k_batch) {
+        if (static_cast<size_t>(received) < batch) {
           break;  // the socket is drained
         }
       }
