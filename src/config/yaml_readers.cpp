@@ -275,12 +275,21 @@ std::optional<MapView> YamlReader::read_map(const yaml::Node& node, const yaml::
   return view;
 }
 
+void YamlReader::scan_secrets(const yaml::Node& node, std::string* path, const char* secret_message) {
+  std::unordered_set<uint32_t> scanned;
+  scan_secrets_below(node, path, secret_message, 0, &scanned);
+}
+
 // `path` is extended in place and restored, so deep values cost no copies.
-// The tree is at most yaml::k_max_depth deep and aliases add a bounded number
-// of nodes (yaml_tree.h); the depth check is a second line of defence.
-void YamlReader::scan_secrets(const yaml::Node& node, std::string* path, const char* secret_message,
-                              int depth) {
-  if (depth > yaml::k_max_depth || !(node.IsMap() || node.IsSequence())) {
+// Each collection is walked once: aliases reach a node again under another
+// path, and walking it again would report the same line:col once per path
+// (an alias bomb: 10^5 paths to one key). The tree is at most
+// yaml::k_max_depth deep (yaml_tree.h); the depth check is a second line of
+// defence.
+void YamlReader::scan_secrets_below(const yaml::Node& node, std::string* path, const char* secret_message,
+                                    int depth, std::unordered_set<uint32_t>* scanned) {
+  if (depth > yaml::k_max_depth || !(node.IsMap() || node.IsSequence()) ||
+      !scanned->insert(node.Id()).second) {
     return;
   }
   size_t length = path->size();
@@ -292,11 +301,11 @@ void YamlReader::scan_secrets(const yaml::Node& node, std::string* path, const c
       if (is_secret_key(name)) {
         error(it->first.Mark(), *path, secret_message);
       } else {
-        scan_secrets(it->second, path, secret_message, depth + 1);
+        scan_secrets_below(it->second, path, secret_message, depth + 1, scanned);
       }
     } else {
       *path += "[" + std::to_string(index) + "]";
-      scan_secrets(*it, path, secret_message, depth + 1);
+      scan_secrets_below(*it, path, secret_message, depth + 1, scanned);
     }
     path->resize(length);
   }

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -105,8 +106,9 @@ class YamlReader {
   std::optional<MapView> read_map(const yaml::Node& node, const yaml::Mark& where, const std::string& path,
                                   const Keys& allowed, const std::string& hint,
                                   const char* secret_message = nullptr);
-  /// Reports every key below `node` that would hold a secret inline.
-  void scan_secrets(const yaml::Node& node, std::string* path, const char* secret_message, int depth = 0);
+  /// Reports every key below `node` that would hold a secret inline, once
+  /// per place in the text (a node reached again through an alias is skipped).
+  void scan_secrets(const yaml::Node& node, std::string* path, const char* secret_message);
   std::optional<std::vector<std::pair<yaml::Node, std::string>>> read_list(const Entry& entry,
                                                                            const std::string& hint);
   std::optional<std::string> read_string(const Entry& entry, const std::string& what = "a string");
@@ -137,6 +139,8 @@ class YamlReader {
   const std::string& base_dir() const { return m_base_dir; }
 
  private:
+  void scan_secrets_below(const yaml::Node& node, std::string* path, const char* secret_message, int depth,
+                          std::unordered_set<uint32_t>* scanned);
   // Where error() reports while a worker runs a batch of for_each_in_batches.
   static thread_local std::vector<Diagnostic>* t_batch_diagnostics;
 

@@ -101,6 +101,9 @@ class Node {
   std::string Tag() const;
   /// Elements of a sequence, pairs of a map; 0 otherwise.
   std::size_t size() const;
+  /// The node's place in its document: an alias has its anchor's, so a walk
+  /// can visit each node of the text once however many aliases reach it.
+  uint32_t Id() const { return m_index; }
 
   NodeIterator begin() const;
   NodeIterator end() const;

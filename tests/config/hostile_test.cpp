@@ -85,3 +85,30 @@ TEST_CASE("an anchor reused across domains is read, not refused", "[config][host
   REQUIRE(result.ok());
   CHECK(result.config.domains.size() == 2001);
 }
+
+TEST_CASE("a secret reached through many aliases is reported once, at its own line", "[config][hostile]") {
+  // 10^5 alias paths lead to the one `password` key on line 8.
+  std::string text =
+      "version: 1\nproviders:\n  pdns:\n    type: powerdns\n    url: http://127.0.0.1:8081\n"
+      "    api_key_env: PDNS_KEY\n    extra:\n      a0: &a0 {password: x}\n";
+  for (int i = 1; i <= 5; ++i) {
+    text += "      a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) {
+      text += (k ? ", *a" : "*a") + std::to_string(i - 1);
+    }
+    text += "]\n";
+  }
+  text +=
+      "domains:\n  example.net: {mx: [mail.example.net], provider: pdns, policy_host: {ipv4: "
+      "[192.0.2.40]}}\n";
+  LoadResult result = load_config_text(text, "stsctl.yaml", "/etc");
+  REQUIRE(result.diagnostics.size() == 2);
+  CHECK(result.more_diagnostics == 0);
+  CHECK(format_diagnostic(result.diagnostics[0]) ==
+        "stsctl.yaml:7:5: providers.pdns.extra: unknown key 'extra' (allowed: type, url, server_id, "
+        "api_key_file, "
+        "api_key_env, ca_file, timeout, notify)");
+  CHECK(format_diagnostic(result.diagnostics[1]) ==
+        "stsctl.yaml:8:16: providers.pdns.extra.a0.password: secrets must not be written in the config: use "
+        "api_key_file or api_key_env");
+}
