@@ -240,10 +240,11 @@ std::string ResolverEnv::config(const std::string& domains, const std::string& e
 
 void ResolverEnv::write_config(const std::string& text) const { write_file(config_file(), text); }
 
-CommandResult ResolverEnv::stsctl(const std::string& now, const std::vector<std::string>& args) const {
+CommandResult ResolverEnv::stsctl(const std::string& now, const std::vector<std::string>& args,
+                                  const std::map<std::string, std::string>& extra_env) const {
   std::vector<std::string> all{"-c", config_file(), "--now", now};
   all.insert(all.end(), args.begin(), args.end());
-  return run_stsctl(all);
+  return run_stsctl(all, "", extra_env);
 }
 
 }  // namespace stsctl::test

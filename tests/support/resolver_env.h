@@ -25,6 +25,7 @@
 #include "support/support.h"
 #include "support/test_ca.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -105,8 +106,9 @@ class ResolverEnv {
   void write_config(const std::string& text) const;
   std::string config_file() const { return m_dir.file("stsctl.yaml"); }
 
-  /// stsctl -c config_file() --now NOW ARGS...
-  CommandResult stsctl(const std::string& now, const std::vector<std::string>& args) const;
+  /// stsctl -c config_file() --now NOW ARGS..., with `extra_env` set.
+  CommandResult stsctl(const std::string& now, const std::vector<std::string>& args,
+                       const std::map<std::string, std::string>& extra_env = {}) const;
 
   /// unbound's log so far (for failure messages).
   std::string unbound_log() const;

@@ -6,6 +6,7 @@
 // sender would get. Runs only inside its own network + mount namespace
 // (tests/support/in_netns.sh; CMake wires it). Time travels with --now.
 
+#include "support/dovecot_server.h"
 #include "support/resolver_env.h"
 #include "support/smtp_server.h"
 #include "support/support.h"
@@ -106,6 +107,43 @@ void check_served_policy(const ResolverEnv& env, const std::string& domain, cons
   CHECK(fetch.status == 200);
   CHECK(contains(fetch.body, "mode: " + mode + "\r\n"));
   CHECK(contains(fetch.body, "max_age: " + max_age + "\r\n"));
+}
+
+/// A TLS-RPT report mail as a sender sends it (RFC 8460 section 5.3): a
+/// multipart/report with an application/tlsrpt+json part for `domain`, one
+/// day's `ok` and `failed` sessions, and the policy the sender applied.
+std::string tlsrpt_mail(const std::string& domain, const std::string& day, int number, int ok, int failed,
+                        const std::vector<std::string>& policy_lines) {
+  const std::string id = "e2e-" + std::to_string(number) + "@sender.example";
+  nlohmann::json policy{{"policy-type", "sts"}, {"policy-domain", domain}, {"mx-host", {"mail." + domain}}};
+  if (!policy_lines.empty()) {
+    policy["policy-string"] = policy_lines;
+  }
+  nlohmann::json entry{
+      {"policy", policy},
+      {"summary", {{"total-successful-session-count", ok}, {"total-failure-session-count", failed}}}};
+  if (failed > 0) {
+    entry["failure-details"] = {{{"result-type", "certificate-host-mismatch"},
+                                 {"receiving-mx-hostname", "mail." + domain},
+                                 {"failed-session-count", failed}}};
+  }
+  nlohmann::json report{
+      {"organization-name", "Sender Example"},
+      {"report-id", id},
+      {"contact-info", "tlsrpt-noreply@sender.example"},
+      {"date-range", {{"start-datetime", day + "T00:00:00Z"}, {"end-datetime", day + "T23:59:59Z"}}},
+      {"policies", {entry}}};
+  return "From: tlsrpt-noreply@sender.example\nTo: tlsrpt@example.net\nSubject: Report Domain: " + domain +
+         " Submitter: sender.example Report-ID: <" + id + ">\nDate: Mon, 4 Jan 2027 06:00:00 +0000\n" +
+         "Message-ID: <" + id + ">\nTLS-Report-Domain: " + domain +
+         "\nTLS-Report-Submitter: sender.example\nMIME-Version: 1.0\n"
+         "Content-Type: multipart/report; report-type=\"tlsrpt\"; boundary=\"e2e-boundary\"\n\n"
+         "--e2e-boundary\nContent-Type: text/plain; charset=us-ascii\n\n"
+         "This is an aggregate TLS report from sender.example\n"
+         "--e2e-boundary\nContent-Type: application/tlsrpt+json\n"
+         "Content-Disposition: attachment; filename=\"sender.example!" +
+         domain + "!" + day + "!" + std::to_string(number) + ".json\"\n\n" + report.dump(2) +
+         "\n--e2e-boundary--\n";
 }
 
 }  // namespace
@@ -579,4 +617,66 @@ TEST_CASE("e2e (j): a cname policy host is verified at its target's addresses be
     INFO("mta-sts-query: " << query.out << query.err);
     CHECK(accepted_id(query) == "20270901000000");
   }
+}
+
+TEST_CASE("e2e (k): reports fetched from the mailbox by name hold promote until senders see the policy") {
+  ResolverEnv env;
+  const std::string d = env.create_pdns_zone("rpt");
+  // The mailbox that receives the rua mail is imap.<d>, resolved through
+  // unbound like any name; Dovecot listens on 127.0.0.1 only.
+  env.pdns().replace_records(d, {{"imap", "A", {"127.0.0.1"}}});
+  const std::string password = "e2e-Imap-Secret-41c9";
+  DovecotServer dovecot(env.ca(), "reports", password, "imap." + d);
+  env.serve({"mta-sts." + d});
+  const std::string rollout =
+      "rollout:\n  gates: {starttls: false, tlsrpt: {max_failure_rate: 0.01, min_sessions: 100}}\n"
+      "  stages:\n"
+      "    - {mode: testing, max_age: 86400, hold: 7d}\n"
+      "    - {mode: enforce, max_age: 604800}\n";
+  env.write_config(env.config("  " + d + ": {mx: [mail." + d + "]}\n", rollout));
+  CHECK(env.dig("imap." + d, "A") == Lines{"127.0.0.1"});
+
+  auto day0 = env.stsctl("2027-01-01T00:00:00Z", {"apply", "--yes"});
+  INFO("day 0: " << output(day0));
+  REQUIRE(day0.exit_code == 0);
+  const std::string id0 = env.live_id(d);
+  REQUIRE(id0 == "20270101000000");
+
+  const std::string url = "imaps://reports@imap." + d + ":" + std::to_string(dovecot.port()) + "/INBOX";
+  const std::map<std::string, std::string> secret{{"STSCTL_IMAP_PASSWORD", password}};
+  auto fetch = [&](const std::string& now) {
+    auto result = env.stsctl(now, {"report", "fetch", url, "--ca-file", env.ca_file()}, secret);
+    INFO("report fetch: " << output(result) << dovecot.log());
+    CHECK(!contains(output(result), password));
+    return result;
+  };
+
+  // Day 3: a sender fails 3 of 103 sessions (the MX certificate's name).
+  dovecot.deliver(tlsrpt_mail(d, "2027-01-03", 1, 100, 3, {}));
+  auto first = fetch("2027-01-04T06:00:00Z");
+  REQUIRE(first.exit_code == 0);
+  CHECK(first.out == "report fetch: 1 report from 1 input: 1 new, 0 already stored\n");
+  auto failing = env.stsctl("2027-01-08T00:00:01Z", {"promote", "--yes"});
+  INFO("day 7, failing: " << output(failing));
+  CHECK(failing.exit_code == 3);
+  CHECK(failing.out == d + ": stays (gate: TLS-RPT failure rate 2.9% (3 of 103 sessions) is above 1%)\n"
+                           "promote: nothing to promote\n");
+  CHECK(env.live_id(d) == id0);
+  check_served_policy(env, d, "testing", "86400");
+
+  // Day 5: 2,000 clean sessions under the policy that is published.
+  const std::vector<std::string> published{"version: STSv1", "mode: testing", "mx: mail." + d,
+                                           "max_age: 86400"};
+  dovecot.deliver(tlsrpt_mail(d, "2027-01-05", 2, 2000, 0, published));
+  auto second = fetch("2027-01-08T00:00:02Z");
+  REQUIRE(second.exit_code == 0);
+  CHECK(second.out == "report fetch: 1 report from 1 input: 1 new, 0 already stored\n");
+  CHECK(dovecot.seen_count() == 2);
+  auto pass = env.stsctl("2027-01-08T00:00:03Z", {"promote", "--yes"});
+  INFO("day 7, passing: " << output(pass));
+  REQUIRE(pass.exit_code == 0);
+  CHECK(contains(pass.out, d + ": stage 1 -> 2 (mode enforce, max_age 604800)"));
+  CHECK(env.live_id(d) == "20270108000003");
+  check_served_policy(env, d, "enforce", "604800");
+  CHECK(accepted_id(env.mta_sts_query(d)) == "20270108000003");
 }
