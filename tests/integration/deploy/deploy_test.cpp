@@ -10,6 +10,7 @@
 #include "support/resolver_env.h"
 #include "support/smtp_server.h"
 #include "support/support.h"
+#include "support/tlsrpt_report.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -107,43 +108,6 @@ void check_served_policy(const ResolverEnv& env, const std::string& domain, cons
   CHECK(fetch.status == 200);
   CHECK(contains(fetch.body, "mode: " + mode + "\r\n"));
   CHECK(contains(fetch.body, "max_age: " + max_age + "\r\n"));
-}
-
-/// A TLS-RPT report mail as a sender sends it (RFC 8460 section 5.3): a
-/// multipart/report with an application/tlsrpt+json part for `domain`, one
-/// day's `ok` and `failed` sessions, and the policy the sender applied.
-std::string tlsrpt_mail(const std::string& domain, const std::string& day, int number, int ok, int failed,
-                        const std::vector<std::string>& policy_lines) {
-  const std::string id = "e2e-" + std::to_string(number) + "@sender.example";
-  nlohmann::json policy{{"policy-type", "sts"}, {"policy-domain", domain}, {"mx-host", {"mail." + domain}}};
-  if (!policy_lines.empty()) {
-    policy["policy-string"] = policy_lines;
-  }
-  nlohmann::json entry{
-      {"policy", policy},
-      {"summary", {{"total-successful-session-count", ok}, {"total-failure-session-count", failed}}}};
-  if (failed > 0) {
-    entry["failure-details"] = {{{"result-type", "certificate-host-mismatch"},
-                                 {"receiving-mx-hostname", "mail." + domain},
-                                 {"failed-session-count", failed}}};
-  }
-  nlohmann::json report{
-      {"organization-name", "Sender Example"},
-      {"report-id", id},
-      {"contact-info", "tlsrpt-noreply@sender.example"},
-      {"date-range", {{"start-datetime", day + "T00:00:00Z"}, {"end-datetime", day + "T23:59:59Z"}}},
-      {"policies", {entry}}};
-  return "From: tlsrpt-noreply@sender.example\nTo: tlsrpt@example.net\nSubject: Report Domain: " + domain +
-         " Submitter: sender.example Report-ID: <" + id + ">\nDate: Mon, 4 Jan 2027 06:00:00 +0000\n" +
-         "Message-ID: <" + id + ">\nTLS-Report-Domain: " + domain +
-         "\nTLS-Report-Submitter: sender.example\nMIME-Version: 1.0\n"
-         "Content-Type: multipart/report; report-type=\"tlsrpt\"; boundary=\"e2e-boundary\"\n\n"
-         "--e2e-boundary\nContent-Type: text/plain; charset=us-ascii\n\n"
-         "This is an aggregate TLS report from sender.example\n"
-         "--e2e-boundary\nContent-Type: application/tlsrpt+json\n"
-         "Content-Disposition: attachment; filename=\"sender.example!" +
-         domain + "!" + day + "!" + std::to_string(number) + ".json\"\n\n" + report.dump(2) +
-         "\n--e2e-boundary--\n";
 }
 
 }  // namespace
@@ -652,7 +616,15 @@ TEST_CASE("e2e (k): reports fetched from the mailbox by name hold promote until 
   };
 
   // Day 3: a sender fails 3 of 103 sessions (the MX certificate's name).
-  dovecot.deliver(tlsrpt_mail(d, "2027-01-03", 1, 100, 3, {}));
+  TlsrptDay report;
+  report.policy_domain = d;
+  report.mx_host = "mail." + d;
+  report.day = "2027-01-03";
+  report.successful = 100;
+  report.failed = 3;
+  report.report_id = "e2e-1";
+  report.failure_type = "certificate-host-mismatch";
+  dovecot.deliver(tlsrpt_mail(report));
   auto first = fetch("2027-01-04T06:00:00Z");
   REQUIRE(first.exit_code == 0);
   CHECK(first.out == "report fetch: 1 report from 1 input: 1 new, 0 already stored\n");
@@ -667,7 +639,12 @@ TEST_CASE("e2e (k): reports fetched from the mailbox by name hold promote until 
   // Day 5: 2,000 clean sessions under the policy that is published.
   const std::vector<std::string> published{"version: STSv1", "mode: testing", "mx: mail." + d,
                                            "max_age: 86400"};
-  dovecot.deliver(tlsrpt_mail(d, "2027-01-05", 2, 2000, 0, published));
+  report.day = "2027-01-05";
+  report.successful = 2000;
+  report.failed = 0;
+  report.policy_string = published;
+  report.report_id = "e2e-2";
+  dovecot.deliver(tlsrpt_mail(report));
   auto second = fetch("2027-01-08T00:00:02Z");
   REQUIRE(second.exit_code == 0);
   CHECK(second.out == "report fetch: 1 report from 1 input: 1 new, 0 already stored\n");

@@ -7,6 +7,7 @@
 #include "support/pdns_server.h"
 #include "support/rollout_config.h"
 #include "support/support.h"
+#include "support/tlsrpt_report.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -55,28 +56,17 @@ struct GateScenario {
   /// Ingests one report for `domain` (default: the zone) on `day` ("2026-01-03").
   void ingest(const std::string& day, int ok, int failed, const std::vector<std::string>& policy_string,
               const std::string& domain = "") {
-    nlohmann::json policy{{"policy-type", "sts"},
-                          {"policy-domain", domain.empty() ? zone : domain},
-                          {"mx-host", {"mail." + zone}}};
-    if (!policy_string.empty()) {
-      policy["policy-string"] = policy_string;
-    }
-    nlohmann::json entry{
-        {"policy", policy},
-        {"summary", {{"total-successful-session-count", ok}, {"total-failure-session-count", failed}}}};
-    if (failed > 0) {
-      entry["failure-details"] = {{{"result-type", "certificate-expired"},
-                                   {"receiving-mx-hostname", "mail." + zone},
-                                   {"failed-session-count", failed}}};
-    }
-    nlohmann::json report{
-        {"organization-name", "Sender " + std::to_string(reports % 2)},
-        {"report-id", "gate-" + std::to_string(++reports)},
-        {"contact-info", nullptr},
-        {"date-range", {{"start-datetime", day + "T00:00:00Z"}, {"end-datetime", day + "T23:59:59Z"}}},
-        {"policies", {entry}}};
+    TlsrptDay report;
+    report.policy_domain = domain.empty() ? zone : domain;
+    report.mx_host = "mail." + zone;
+    report.day = day;
+    report.successful = ok;
+    report.failed = failed;
+    report.policy_string = policy_string;
+    report.organization = "Sender " + std::to_string(reports % 2);
+    report.report_id = "gate-" + std::to_string(++reports);
     std::string file = dir.file("report-" + std::to_string(reports) + ".json");
-    write_file(file, report.dump());
+    write_file(file, tlsrpt_report(report).dump());
     auto result = run(day + "T23:59:59Z", {"report", "ingest", file});
     INFO(result.out << result.err);
     REQUIRE(result.exit_code == 0);
