@@ -610,7 +610,6 @@ TEST_CASE("e2e (k): reports fetched from the mailbox by name hold promote until 
   const std::map<std::string, std::string> secret{{"STSCTL_IMAP_PASSWORD", password}};
   auto fetch = [&](const std::string& now) {
     auto result = env.stsctl(now, {"report", "fetch", url, "--ca-file", env.ca_file()}, secret);
-    INFO("report fetch: " << output(result) << dovecot.log());
     CHECK(!contains(output(result), password));
     return result;
   };
@@ -626,6 +625,7 @@ TEST_CASE("e2e (k): reports fetched from the mailbox by name hold promote until 
   report.failure_type = "certificate-host-mismatch";
   dovecot.deliver(tlsrpt_mail(report));
   auto first = fetch("2027-01-04T06:00:00Z");
+  INFO("first fetch: " << output(first) << dovecot.log());
   REQUIRE(first.exit_code == 0);
   CHECK(first.out == "report fetch: 1 report from 1 input: 1 new, 0 already stored\n");
   auto failing = env.stsctl("2027-01-08T00:00:01Z", {"promote", "--yes"});
@@ -646,6 +646,7 @@ TEST_CASE("e2e (k): reports fetched from the mailbox by name hold promote until 
   report.report_id = "e2e-2";
   dovecot.deliver(tlsrpt_mail(report));
   auto second = fetch("2027-01-08T00:00:02Z");
+  INFO("second fetch: " << output(second));
   REQUIRE(second.exit_code == 0);
   CHECK(second.out == "report fetch: 1 report from 1 input: 1 new, 0 already stored\n");
   CHECK(dovecot.seen_count() == 2);
