@@ -1,10 +1,9 @@
 #include "support/nginx_server.h"
 
-#include <algorithm>
-
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <stdexcept>
 #include <thread>
 
@@ -67,17 +66,19 @@ NginxServer::NginxServer(const std::vector<NginxHost>& hosts, const NginxOptions
     m_issuer = m_ca.get();
   }
   std::vector<TestCa::Leaf> leaves;
+  std::map<std::string, size_t> leaf_of;  // host -> its leaf in `leaves`
   for (const auto& host : hosts) {
-    auto shared = std::find_if(hosts.begin(), hosts.begin() + static_cast<long>(leaves.size()),
-                               [&](const NginxHost& earlier) { return earlier.host == host.cert_of; });
-    if (!host.cert_of.empty() && shared == hosts.begin() + static_cast<long>(leaves.size())) {
-      throw std::runtime_error("cert_of '" + host.cert_of + "' names no host listed before " + host.host);
+    if (host.cert_of.empty()) {
+      leaves.push_back(m_issuer->issue(
+          host.cert_names.empty() ? std::vector<std::string>{host.host} : host.cert_names, host.validity));
+    } else {
+      auto shared = leaf_of.find(host.cert_of);
+      if (shared == leaf_of.end()) {
+        throw std::runtime_error("cert_of '" + host.cert_of + "' names no host listed before " + host.host);
+      }
+      leaves.push_back(leaves[shared->second]);
     }
-    leaves.push_back(
-        !host.cert_of.empty()
-            ? leaves[static_cast<size_t>(shared - hosts.begin())]
-            : m_issuer->issue(host.cert_names.empty() ? std::vector<std::string>{host.host} : host.cert_names,
-                              host.validity));
+    leaf_of.emplace(host.host, leaves.size() - 1);
     write_file(webroot() + "/" + host.host + "/.well-known/.keep", "");
   }
   // free_port() can race with another suite: retry on a fresh port.
